@@ -31,7 +31,11 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int,
     try:
         with open_binary(path) as handle:
             for line_number, raw in enumerate(handle, start=1):  # noqa: B007
-                if line_number == 1 and raw.startswith(b"\xef\xbb\xbf") and encoding.lower().startswith("utf"):
+                if (
+                    line_number == 1
+                    and raw.startswith(b"\xef\xbb\xbf")
+                    and encoding.lower().startswith("utf")
+                ):
                     raw = raw[3:]
                 try:
                     text = raw.decode(encoding)

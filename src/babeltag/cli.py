@@ -1,0 +1,95 @@
+"""Command line: thin commands over the library. No logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+
+from babeltag.errors import BabeltagError
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from babeltag.config import load_config
+    from babeltag.training.run import train
+
+    config = load_config(args.config, args.set)  # validated before any data is read
+    summary = train(config, args.out, data_dir=args.data_dir, progress=False if args.no_progress else None)
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from babeltag.evaluation.evaluate import evaluate_model
+
+    result = evaluate_model(args.model, args.data, batch_size=args.batch_size)
+    report = result.pop("report", None)
+    if report:
+        print(report, file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from babeltag.models.predict import predict_file
+
+    predict_file(args.model, args.input, args.format, args.output, batch_size=args.batch_size)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="babeltag", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("config", help="YAML configuration file")
+    p.add_argument("--out", required=True, help="run directory (model/, metrics.json, train_log.jsonl)")
+    p.add_argument(
+        "--data-dir", default=None, help="directory that relative data paths in the config are read from"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set training.epochs=3 (repeatable)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser("evaluate", help="score a saved model on a labelled file")
+    p.add_argument("model", help="model directory (run_dir/model)")
+    p.add_argument("data", help="labelled file in the format the model was trained on")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.set_defaults(run=_cmd_evaluate)
+
+    p = commands.add_parser("predict", help="label a file, writing the same format back")
+    p.add_argument("model", help="model directory (run_dir/model)")
+    p.add_argument("input", help="input file ('-' for standard input)")
+    p.add_argument("--format", choices=["conllu", "conll", "text"], default="text")
+    p.add_argument("--output", default="-", help="output file ('-' for standard output)")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.set_defaults(run=_cmd_predict)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except BabeltagError as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"babeltag: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("babeltag: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""A model for one (task, language): the parts of the network, wired in one visible place.
+
+    tokens ─┬─ word embedding ──────────────┐
+            └─ characters ─ char encoder ───┴─ concat ─ dropout ─ word encoder ─ dropout ─ head ─ labels
+
+Each part is passed in, so sharing a part between models is passing the same instance.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from babeltag.data.batching import Batch
+from babeltag.encoders.char import CharacterFeatures
+from babeltag.encoders.dropout import LockedDropout
+from babeltag.encoders.embeddings import WordEmbedding
+
+
+class Head(Protocol):
+    """Vectors -> labels and a loss: softmax, CRF and classifier heads all look like this."""
+
+    input_dim: int
+    num_labels: int
+
+    def loss(self, features: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
+
+    def decode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
+
+
+class WordEncoder(Protocol):
+    input_dim: int
+    output_dim: int
+
+    def __call__(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor: ...
+
+
+class TaskModel(nn.Module):
+    """Word + character features -> word encoder -> head, for one task in one language."""
+
+    def __init__(
+        self,
+        task: str,
+        language: str,
+        word_embedding: WordEmbedding | None,
+        char_features: CharacterFeatures | None,
+        word_encoder: WordEncoder,
+        head: Head,
+        dropout: float,
+        dropout_kind: str = "variational",
+    ) -> None:
+        super().__init__()
+        if word_embedding is None and char_features is None:
+            raise ValueError("a model needs word embeddings, a character encoder, or both")
+        self.task = task
+        self.language = language
+        self.word_embedding = word_embedding
+        self.char_features = char_features
+        self.word_encoder = word_encoder
+        self.head = head
+        self.dropout: nn.Module = (
+            LockedDropout(dropout) if dropout_kind == "variational" else nn.Dropout(dropout)
+        )
+        features_dim = (word_embedding.output_dim if word_embedding else 0) + (
+            char_features.output_dim if char_features else 0
+        )
+        if features_dim != word_encoder.input_dim:
+            raise ValueError(
+                f"word encoder expects {word_encoder.input_dim} inputs, features give {features_dim}"
+            )
+        if word_encoder.output_dim != head.input_dim:
+            raise ValueError(
+                f"head expects {head.input_dim} inputs, the word encoder gives {word_encoder.output_dim}"
+            )
+
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """Contextual token states ``[B, T, D]`` (after output dropout)."""
+        features = []
+        if self.word_embedding is not None:
+            features.append(self.word_embedding(batch.word_ids))
+        if self.char_features is not None:
+            features.append(self.char_features(batch.char_ids, batch.char_lengths, batch.word_types))
+        x = features[0] if len(features) == 1 else torch.cat(features, dim=-1)
+        states = self.word_encoder(self.dropout(x), batch.mask)
+        return self.dropout(states)
+
+    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Losses by name (here just the task's own) for the trainer to weight and log."""
+        assert batch.label_ids is not None, "training batches need labels"
+        return {self.task: self.head.loss(self.encode(batch), batch.label_ids, batch.mask)}
+
+    @torch.inference_mode()
+    def predict(self, batch: Batch) -> torch.Tensor:
+        """Label ids: ``[B, T]`` for tagging, ``[B]`` for classification."""
+        return self.head.decode(self.encode(batch), batch.mask)

@@ -1,0 +1,139 @@
+"""The training loop: batches -> named losses -> one update; dev evaluation and early stopping per epoch."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from babeltag.config import TrainingConfig
+from babeltag.data.batching import TensorDataset, bucketed_batches
+from babeltag.training.log import RunLog
+from babeltag.training.optim import make_optimizer, make_scheduler
+
+
+@dataclass
+class TrainingResult:
+    best_epoch: int
+    best_dev: dict[str, Any] | None
+    epochs_run: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains one model on one dataset. The model's ``forward(batch)`` returns losses by name;
+    their sum is minimised and each is logged.
+
+    ``evaluate()`` scores the current model on dev (``result["score"]``, higher is better); the
+    best epoch's weights are kept and restored at the end, and ``on_best(result)`` is called each
+    time the dev score improves (to save the model as training goes, so a killed run keeps it).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainingConfig,
+        log: RunLog,
+        evaluate: Callable[[], dict[str, Any]] | None = None,
+        on_best: Callable[[dict[str, Any]], None] | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.log = log
+        self.evaluate = evaluate
+        self.on_best = on_best
+        self.progress = progress
+        self.optimizer = make_optimizer(model.parameters(), config.optimizer)
+        self.scheduler = make_scheduler(self.optimizer, config)
+        self.batch_order = np.random.default_rng(config.seed)
+
+    def train_epoch(self, train: TensorDataset, epoch: int) -> dict[str, Any]:
+        self.model.train()
+        batches = bucketed_batches(train.lengths, self.config.batch_size, self.batch_order)
+        totals: dict[str, float] = {}
+        sentences = 0
+        start = time.perf_counter()
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}",
+            unit="batch",
+            leave=False,
+            disable=self.progress is False if self.progress is not None else None,
+            dynamic_ncols=True,
+        )
+        for indices in bar:
+            batch = train.batch(indices)
+            losses = self.model(batch)
+            loss = sum(losses.values())
+            assert isinstance(loss, torch.Tensor)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"epoch {epoch}: loss became {loss.item()}; lower the learning rate")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.config.clip is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+            self.optimizer.step()
+            if self.config.lr_decay_unit == "step":
+                self.scheduler.step()
+            for name, value in losses.items():
+                totals[name] = totals.get(name, 0.0) + value.item() * len(indices)
+            sentences += len(indices)
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        if self.config.lr_decay_unit == "epoch":
+            self.scheduler.step()
+        seconds = time.perf_counter() - start
+        return {
+            "loss": {name: total / max(sentences, 1) for name, total in totals.items()},
+            "sentences": sentences,
+            "seconds": seconds,
+            "sentences_per_s": sentences / seconds if seconds > 0 else math.inf,
+        }
+
+    def fit(self, train: TensorDataset) -> TrainingResult:
+        best_score = -math.inf
+        best_state: dict[str, torch.Tensor] | None = None
+        result = TrainingResult(best_epoch=0, best_dev=None, epochs_run=0)
+        stale = 0
+        for epoch in range(1, self.config.epochs + 1):
+            lr = self.optimizer.param_groups[0]["lr"]
+            stats = self.train_epoch(train, epoch)
+            dev = self.evaluate() if self.evaluate is not None else None
+            entry = {"epoch": epoch, "lr": lr, **stats, "dev": dev}
+            improved = dev is not None and dev["score"] > best_score
+            if improved:
+                assert dev is not None
+                best_score, stale = dev["score"], 0
+                best_state = copy.deepcopy(self.model.state_dict())
+                result.best_epoch, result.best_dev = epoch, dev
+            else:
+                stale += 1
+            loss_text = " ".join(f"{name}={value:.4f}" for name, value in stats["loss"].items())
+            dev_text = f" dev={dev['score']:.2f}{' *' if improved else ''}" if dev is not None else ""
+            self.log.record(
+                entry,
+                f"epoch {epoch:3d}  loss {loss_text}{dev_text}  {stats['sentences_per_s']:.0f} sent/s  "
+                f"lr {lr:.3g}  {stats['seconds']:.1f}s",
+            )
+            result.history.append(entry)
+            result.epochs_run = epoch
+            if improved and self.on_best is not None:
+                assert dev is not None
+                self.on_best({"epoch": epoch, **dev})
+            if self.config.patience is not None and stale >= self.config.patience:
+                self.log.record(
+                    {"event": "early_stop", "epoch": epoch},
+                    f"no dev improvement for {stale} epochs: stopping",
+                )
+                break
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        return result

@@ -7,6 +7,7 @@ from typing import Any
 
 from babeltag.data.datasets import check_tags, read_file
 from babeltag.errors import DataError
+from babeltag.evaluation import metrics
 from babeltag.models.archive import load_model
 from babeltag.training.run import evaluate_examples
 
@@ -21,5 +22,9 @@ def evaluate_model(model_dir: str | Path, data_path: str | Path, batch_size: int
         raise DataError(path, None, "no sentences found")
     check_tags(examples, config.data.tag_scheme, config.data.repair_tags, path)
     config.training.eval_batch_size = batch_size
-    scores, _ = evaluate_examples(loaded.model, examples, config, loaded.vocabularies)
-    return {"model": str(model_dir), "data": str(path), "sentences": len(examples), **scores}
+    scores, predicted = evaluate_examples(loaded.model, examples, config, loaded.vocabularies)
+    result = {"model": str(model_dir), "data": str(path), "sentences": len(examples), **scores}
+    if config.data.tag_scheme != "none":
+        gold = [e.labels or [] for e in examples]
+        result["report"] = metrics.span_scores(gold, predicted, config.data.tag_scheme).format_report()
+    return result

@@ -109,15 +109,13 @@ def predict_file(
         config.data.tag_scheme,
         batch_size,
     )
-    if config.data.kind == "classification" or file_format == "text":
-        write = writers.write_text
-    elif file_format == "conllu":
-        write = writers.write_conllu
-    else:
-        write = writers.write_conll
     target = sys.stdout if output == "-" else output
-    if file_format == "conllu":
+    if config.data.kind == "classification":
+        writers.write_text(examples, [classes[0] for classes in predicted], target)
+    elif file_format == "text":
+        writers.write_text(examples, predicted, target)
+    elif file_format == "conllu":
         writers.write_conllu(examples, predicted, target, label_field=config.data.label_field)
     else:
-        write(examples, predicted, target)
+        writers.write_conll(examples, predicted, target)
     return len(examples)

@@ -52,3 +52,28 @@ def test_same_seed_same_model(synthetic_data_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "a" / "model" / "model.safetensors").read_bytes() == (
         tmp_path / "b" / "model" / "model.safetensors"
     ).read_bytes()
+
+
+def test_pretrained_vectors_initialise_and_mismatched_dimension_is_named(
+    synthetic_data_dir: Path, tmp_path: Path
+) -> None:
+    import pytest
+    import torch
+
+    from babeltag.errors import ConfigError
+    from babeltag.models.archive import load_model
+
+    vec = tmp_path / "vectors.vec"
+    vec.write_text("2 4\nzzunseen 1 2 3 4\nbo 0.5 0.5 0.5 0.5\n")
+    config = pos_config()
+    config["training"]["epochs"] = 1
+    config["model"]["word_embedding"] = {"dim": 16, "pretrained": str(vec)}
+    with pytest.raises(ConfigError, match=r"vectors\.vec has 4-dimensional vectors"):
+        train(parse_config(config), tmp_path / "bad", synthetic_data_dir, progress=False)
+    config["model"]["word_embedding"] = {"dim": 4, "pretrained": str(vec), "freeze": True}
+    train(parse_config(config), tmp_path / "ok", synthetic_data_dir, progress=False)
+    loaded = load_model(tmp_path / "ok" / "model")
+    words = loaded.vocabularies.words
+    assert "zzunseen" in words  # the vocabulary is the union with the file's words
+    table = loaded.model.word_embedding.embedding.weight  # type: ignore[union-attr]
+    assert torch.equal(table[words.id("zzunseen")], torch.tensor([1.0, 2.0, 3.0, 4.0]))

@@ -71,6 +71,9 @@ class WordEmbeddingConfig(Section):
     )
     max_pretrained_words: int | None = Field(None, ge=1)
     freeze: bool = False
+    unk_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0, description="training: replace a word by <unk> with this probability"
+    )
 
 
 class CharEncoderConfig(Section):

@@ -7,7 +7,12 @@ from torch import nn
 
 
 class WordEmbedding(nn.Module):
-    """A lookup table; row 0 (<pad>) is all zeros. ``pretrained`` rows overwrite the random init."""
+    """A lookup table; row 0 (<pad>) is all zeros. ``pretrained`` rows overwrite the random init.
+
+    ``unk_dropout`` replaces each real word by <unk> with that probability during training, so the
+    <unk> row learns to stand for unseen words (otherwise it keeps its random initial value and
+    every out-of-vocabulary word at test time gets noise; Kiperwasser & Goldberg 2016).
+    """
 
     def __init__(
         self,
@@ -16,8 +21,14 @@ class WordEmbedding(nn.Module):
         freeze: bool = False,
         pretrained: torch.Tensor | None = None,
         pretrained_rows: torch.Tensor | None = None,
+        unk_dropout: float = 0.0,
+        unk_id: int = 1,
     ) -> None:
         super().__init__()
+        if not 0.0 <= unk_dropout < 1.0:
+            raise ValueError(f"unk_dropout must be in [0, 1), got {unk_dropout}")
+        self.unk_dropout = unk_dropout
+        self.unk_id = unk_id
         self.input_dim = vocab_size
         self.output_dim = dim
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
@@ -34,4 +45,9 @@ class WordEmbedding(nn.Module):
         self.embedding.weight.requires_grad_(not freeze)
 
     def forward(self, word_ids: torch.Tensor) -> torch.Tensor:
+        if self.training and self.unk_dropout > 0.0:
+            replace = torch.rand(word_ids.shape, device=word_ids.device) < self.unk_dropout
+            word_ids = torch.where(
+                replace & (word_ids != 0), torch.full_like(word_ids, self.unk_id), word_ids
+            )
         return self.embedding(word_ids)

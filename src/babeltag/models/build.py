@@ -70,7 +70,13 @@ def build_model(
     """Assemble the model the config describes. ``pretrained`` rows initialise the word embedding."""
     m = config.model
     word_embedding = WordEmbedding(
-        len(vocabularies.words), m.word_embedding.dim, m.word_embedding.freeze, pretrained, pretrained_rows
+        len(vocabularies.words),
+        m.word_embedding.dim,
+        m.word_embedding.freeze,
+        pretrained,
+        pretrained_rows,
+        unk_dropout=m.word_embedding.unk_dropout,
+        unk_id=vocabularies.words.unk_id,
     )
     char_features = build_char_features(m.char_encoder, len(vocabularies.chars))
     features_dim = word_embedding.output_dim + (char_features.output_dim if char_features else 0)

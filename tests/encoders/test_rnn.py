@@ -235,3 +235,14 @@ def test_rejects_bad_arguments() -> None:
         BiRNNLayer("rnn", D, H)
     with pytest.raises(ValueError, match="exceeds the padded length"):
         BiRNNLayer("gru", D, H)(torch.zeros(2, 3, D), torch.tensor([4, 1]))
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_batch_of_single_step_sequences_trains(kind: str) -> None:
+    """A batch whose longest sequence has one step (one-word sentences, one-letter words)."""
+    torch.manual_seed(0)
+    layer = BiRNNLayer(kind, 3, 4)
+    x = torch.randn(5, 1, 3, requires_grad=True)
+    outputs, final = layer(x, torch.ones(5, dtype=torch.long))
+    (outputs.sum() + final.sum()).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()

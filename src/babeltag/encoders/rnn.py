@@ -74,6 +74,11 @@ class _Packing:
         parts = buffer.split([*sizes, self.steps[-1]])
         return parts[0 : len(sizes) : 2]
 
+    def previous_rows(self, buffer: torch.Tensor) -> torch.Tensor:
+        """The rows of :meth:`previous` as one ``[P - steps[0], ...]`` tensor (empty for one step)."""
+        parts = self.previous(buffer)
+        return torch.cat(parts) if parts else buffer[:0]
+
     def running(self, buffer: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Views of the first ``steps[t]`` rows of a ``[steps[0], ...]`` buffer, one per step: a
         buffer that follows the running rows from step to step."""
@@ -307,7 +312,7 @@ class _LSTM(torch.autograd.Function):
         steps, n0 = packing.steps, packing.steps[0]
         d_states = _state_grads(d_out, d_final, packing, gates, H)  # gets the recurrent grads too
         o, i, f, g = gates.split(H, dim=2)
-        previous_states = torch.cat(packing.previous(states))
+        previous_states = packing.previous_rows(states)
 
         # the factors A (see the class docstring), in the buffer that becomes the gate gradients
         d_gates = torch.empty_like(gates)
@@ -318,7 +323,7 @@ class _LSTM(torch.autograd.Function):
         a_o.mul_(cells_tanh)
         a_i.mul_(g)
         a_f[:n0].zero_()
-        a_f[n0:].mul_(torch.cat(packing.previous(cells)))
+        a_f[n0:].mul_(packing.previous_rows(cells))
         torch.mul(g, g, out=a_g)
         torch.addcmul(i, i, a_g, value=-1.0, out=a_g)
         # dh -> dc: o (1 - tanh(c)^2)
@@ -425,7 +430,7 @@ class _GRU(torch.autograd.Function):
         d_states = _state_grads(d_out, d_final, packing, projected, H)
         r, z, new = projected.split(H, dim=2)
         hh_n = recurrent[..., :H]
-        previous_states = torch.cat(packing.previous(states))
+        previous_states = packing.previous_rows(states)
 
         # the factors, in the buffer that becomes the pre-activation gradients (n_h, r, z, n_x)
         d_pre = projected.new_empty(packing.rows, 2, 4 * H)

@@ -124,3 +124,14 @@ def test_invalid_tag_sequence_names_the_line(
     )
     err = capsys.readouterr().err
     assert f"train.txt:{index + 1}" in err and "IOB2" in err
+
+
+def test_compare_runs_mcnemar(
+    trained_ner: Path, synthetic_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = str(trained_ner / "model")
+    data = str(synthetic_data_dir / "ner/syn_src/test.txt")
+    assert main(["compare", model, model, data]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["a"]["score"] == result["b"]["score"]
+    assert result["mcnemar"]["b"] == result["mcnemar"]["c"] == 0 and result["mcnemar"]["p_value"] == 1.0

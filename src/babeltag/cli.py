@@ -32,6 +32,21 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from babeltag.evaluation.evaluate import compare_models
+
+    result = compare_models(args.model_a, args.model_b, args.data, batch_size=args.batch_size)
+    test = result["mcnemar"]
+    print(
+        f"A {result['a']['score']:.2f}  B {result['b']['score']:.2f}  "
+        f"A right/B wrong {test['b']}, A wrong/B right {test['c']}: McNemar p = {test['p_value']:.4g} "
+        f"({test['method']})",
+        file=sys.stderr,
+    )
+    print(json.dumps(result))
+    return 0
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from babeltag.models.predict import predict_file
 
@@ -65,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="labelled file in the format the model was trained on")
     p.add_argument("--batch-size", type=int, default=512)
     p.set_defaults(run=_cmd_evaluate)
+
+    p = commands.add_parser("compare", help="two models on one labelled file, with McNemar's test")
+    p.add_argument("model_a")
+    p.add_argument("model_b")
+    p.add_argument("data", help="labelled file in the format the models were trained on")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.set_defaults(run=_cmd_compare)
 
     p = commands.add_parser("predict", help="label a file, writing the same format back")
     p.add_argument("model", help="model directory (run_dir/model)")

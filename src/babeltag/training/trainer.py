@@ -67,7 +67,8 @@ class Trainer:
             desc=f"epoch {epoch}",
             unit="batch",
             leave=False,
-            disable=self.progress is False if self.progress is not None else None,
+            # progress None: show the bar only on a terminal (tqdm's own rule); False: never
+            disable=None if self.progress is None else not self.progress,
             dynamic_ncols=True,
         )
         for indices in bar:

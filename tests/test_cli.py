@@ -102,6 +102,7 @@ def test_errors_are_messages_not_tracebacks(
     assert code == 2
     err = capsys.readouterr().err
     assert "train.txt:6" in err and "Traceback" not in err
+    assert not (tmp_path / "r2").exists()  # data is checked before the run directory is made
 
     assert main(["evaluate", str(tmp_path / "nope"), str(broken)]) == 2
     assert "not a model directory" in capsys.readouterr().err

@@ -55,7 +55,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="babeltag", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="babeltag", description="Cross-lingual and multi-task sequence labelling and classification."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
 

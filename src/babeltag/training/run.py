@@ -80,17 +80,17 @@ def train(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
     seed_everything(config.training.seed)
-    log = RunLog(out / "train_log.jsonl")
-
+    # every file is read (and checked) before the run directory is created
     train_examples = read_split(config.data, "train", data_dir)
     dev_examples = read_split(config.data, "dev", data_dir) if config.data.dev else None
     test_examples = read_split(config.data, "test", data_dir) if config.data.test else None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+    log = RunLog(out / "train_log.jsonl")
     normaliser = normaliser_of(config)
     vectors = load_pretrained(
         config, data_dir, {normaliser.word(t) for e in train_examples for t in e.tokens}

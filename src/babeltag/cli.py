@@ -12,11 +12,16 @@ from babeltag.errors import BabeltagError
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from babeltag.config import load_config
+    from babeltag.config import MultiTaskConfig, load_any_config
+    from babeltag.training.multitask_run import train_multitask
     from babeltag.training.run import train
 
-    config = load_config(args.config, args.set)  # validated before any data is read
-    summary = train(config, args.out, data_dir=args.data_dir, progress=False if args.no_progress else None)
+    config = load_any_config(args.config, args.set)  # validated before any data is read
+    progress = False if args.no_progress else None
+    if isinstance(config, MultiTaskConfig):
+        summary = train_multitask(config, args.out, data_dir=args.data_dir, progress=progress)
+    else:
+        summary = train(config, args.out, data_dir=args.data_dir, progress=progress)
     print(json.dumps(summary))
     return 0
 
@@ -24,7 +29,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from babeltag.evaluation.evaluate import evaluate_model
 
-    result = evaluate_model(args.model, args.data, batch_size=args.batch_size)
+    result = evaluate_model(args.model, args.data, batch_size=args.batch_size, dataset=args.dataset)
     report = result.pop("report", None)
     if report:
         print(report, file=sys.stderr)
@@ -35,7 +40,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from babeltag.evaluation.evaluate import compare_models
 
-    result = compare_models(args.model_a, args.model_b, args.data, batch_size=args.batch_size)
+    result = compare_models(
+        args.model_a, args.model_b, args.data, batch_size=args.batch_size, dataset=args.dataset
+    )
     test = result["mcnemar"]
     print(
         f"A {result['a']['score']:.2f}  B {result['b']['score']:.2f}  "
@@ -50,7 +57,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from babeltag.models.predict import predict_file
 
-    predict_file(args.model, args.input, args.format, args.output, batch_size=args.batch_size)
+    predict_file(
+        args.model, args.input, args.format, args.output, batch_size=args.batch_size, dataset=args.dataset
+    )
     return 0
 
 
@@ -61,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("train", help="train a model from a YAML config")
+    p = commands.add_parser(
+        "train", help="train a model from a YAML config (one dataset under data:, or several under datasets:)"
+    )
     p.add_argument("config", help="YAML configuration file")
     p.add_argument("--out", required=True, help="run directory (model/, metrics.json, train_log.jsonl)")
     p.add_argument(
@@ -81,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model directory (run_dir/model)")
     p.add_argument("data", help="labelled file in the format the model was trained on")
     p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="multi-dataset model: which dataset's model (default: the first target)",
+    )
     p.set_defaults(run=_cmd_evaluate)
 
     p = commands.add_parser("compare", help="two models on one labelled file, with McNemar's test")
@@ -88,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_b")
     p.add_argument("data", help="labelled file in the format the models were trained on")
     p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="multi-dataset model: which dataset's model (default: the first target)",
+    )
     p.set_defaults(run=_cmd_compare)
 
     p = commands.add_parser("predict", help="label a file, writing the same format back")
@@ -96,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["conllu", "conll", "text"], default="text")
     p.add_argument("--output", default="-", help="output file ('-' for standard output)")
     p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="multi-dataset model: which dataset's model (default: the first target)",
+    )
     p.set_defaults(run=_cmd_predict)
     return parser
 

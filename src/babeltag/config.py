@@ -108,7 +108,10 @@ class ModelConfig(Section):
     char_encoder: CharEncoderConfig = Field(default_factory=CharEncoderConfig)
     word_encoder: WordEncoderConfig = Field(default_factory=WordEncoderConfig)
     head: HeadConfig = Field(default_factory=HeadConfig)
-    dropout: float = Field(0.5, ge=0.0, lt=1.0, description="on the encoder's input and output")
+    dropout: float = Field(0.5, ge=0.0, lt=1.0, description="on the encoder's output (and input, unless set)")
+    input_dropout: float | None = Field(
+        None, ge=0.0, lt=1.0, description="on the word encoder's input; null = the same as dropout"
+    )
     dropout_kind: Literal["variational", "standard"] = "variational"
     train_scheme: Literal["same", "iob2", "bioes"] = Field(
         "same", description="convert span tags to this scheme for training (predictions are converted back)"
@@ -171,12 +174,180 @@ class ExperimentConfig(Section):
         return "accuracy" if self.data.tag_scheme == "none" else "span_f1"
 
 
+# --- multi-dataset experiments ---------------------------------------------------------------
+
+
+class MultiDatasetEntry(DatasetConfig):
+    """One dataset of a multi-task, multi-lingual run: a (task, language) pair, its files, its role,
+    and how much of its training data is used."""
+
+    role: Literal["target", "auxiliary"] = "auxiliary"
+    labelled_sentences: int | None = Field(
+        None, ge=1, description="keep a seeded sample of N labelled training sentences"
+    )
+    labelling_rate: float | None = Field(
+        None, gt=0.0, le=1.0, description="keep this share of the training sentences labelled"
+    )
+    sample_seed: int | None = Field(None, description="seed of the labelled sample; null = training.seed")
+    keep_unlabelled: bool = Field(
+        False, description="keep the unsampled rest as unlabelled text (for auxiliary objectives)"
+    )
+    loss_weight: float | Literal["size_ratio"] = Field(
+        1.0,
+        description="weight of this dataset's loss; size_ratio = |target train| / |this train| "
+        "(Kim et al. 2017's w_s for source languages)",
+    )
+
+    @model_validator(mode="after")
+    def _one_sample_size(self) -> MultiDatasetEntry:
+        if self.labelled_sentences is not None and self.labelling_rate is not None:
+            raise ValueError("give labelled_sentences or labelling_rate, not both")
+        if isinstance(self.loss_weight, float) and self.loss_weight < 0:
+            raise ValueError("loss_weight must be >= 0")
+        return self
+
+    def single(self) -> DatasetConfig:
+        """The dataset's plain reading options (what a single-task run would be given)."""
+        return DatasetConfig(**{name: getattr(self, name) for name in DatasetConfig.model_fields})
+
+
+class SharingConfig(Section):
+    """Which datasets share each part. A shared part is one module instance used by every dataset
+    in its group."""
+
+    chars: Literal["all", "per_script", "per_language", "per_dataset"] = Field(
+        "all", description="character embeddings + character encoder"
+    )
+    word_embedding: Literal["per_language", "per_dataset", "all"] = "per_language"
+    word_encoder: Literal["all", "per_language", "per_task", "per_dataset"] = "all"
+    output: Literal["per_task", "per_dataset"] = Field(
+        "per_task", description="the output linear layer and the CRF (per task = shared across languages)"
+    )
+    private_output: Literal["none", "per_dataset"] = Field(
+        "none",
+        description="per_dataset: add a language-specific linear layer mixed with the shared one by a "
+        "gate (Lin et al. 2018)",
+    )
+
+
+#: What each published system shares; its builder in models/recipes/ wires exactly this.
+RECIPE_SHARING = {
+    # Lin et al. 2018: one char CNN and one BiLSTM for everything, word embeddings per language,
+    # output layer + CRF per task across languages, plus a gated language-specific layer
+    "lin2018": SharingConfig(
+        chars="all",
+        word_embedding="per_language",
+        word_encoder="all",
+        output="per_task",
+        private_output="per_dataset",
+    ),
+    # Yang et al. 2016: the char GRU is shared by all; tasks of one language share the word GRU too;
+    # every dataset has its own CRF
+    "yang2016": SharingConfig(
+        chars="all",
+        word_embedding="per_language",
+        word_encoder="per_language",
+        output="per_dataset",
+        private_output="none",
+    ),
+}
+
+
+class SamplingConfig(Section):
+    """How much of each dataset training sees, in what order, and what an epoch is."""
+
+    proportions: Literal["proportional", "uniform", "temperature", "mixing_rate"] = "proportional"
+    alpha: float = Field(0.5, ge=0.0, le=1.0, description="temperature: q_i ~ p_i^alpha")
+    other_task: float = Field(0.1, ge=0.0, description="mixing_rate: mu for datasets of another task")
+    other_language: float = Field(
+        0.1, ge=0.0, description="mixing_rate: zeta for datasets of another language"
+    )
+    order: Literal["alternating", "round_robin", "mixed"] = "alternating"
+    epoch_unit: Literal["target_batches", "updates"] = "target_batches"
+    epoch_size: int | None = Field(
+        None,
+        ge=1,
+        description="batches of the target(s) or updates per epoch; null = one pass over the targets",
+    )
+
+
+class MultiTaskConfig(Section):
+    """Several datasets, each a (task, language) pair, trained as one model whose parts are shared
+    as ``sharing`` (or the named recipe) says."""
+
+    recipe: Literal["generic", "lin2018", "yang2016"] = Field(
+        "generic", description="generic: parts shared as `sharing` says; a recipe fixes the sharing"
+    )
+    datasets: dict[str, MultiDatasetEntry]
+    word_vectors: dict[str, str] = Field(
+        default_factory=dict, description="language -> pretrained .vec file for its word embeddings"
+    )
+    sharing: SharingConfig = Field(default_factory=SharingConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    normalise: NormaliseConfig = Field(default_factory=NormaliseConfig)
+    vocab: VocabConfig = Field(default_factory=VocabConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @model_validator(mode="after")
+    def _datasets_fit_together(self) -> MultiTaskConfig:
+        if not self.datasets:
+            raise ValueError("datasets: give at least one dataset")
+        for name in self.datasets:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"datasets.{name}: names may use letters, digits, _ and - only")
+        if not self.targets():
+            raise ValueError("datasets: no dataset has role: target (the one model selection is on)")
+        if self.model.head.type == "classifier":
+            raise ValueError(
+                "model.head.type: give the taggers' head (softmax or crf); csv datasets get a classifier"
+            )
+        if self.recipe != "generic":
+            fixed = RECIPE_SHARING[self.recipe]
+            if self.sharing != fixed:
+                if "sharing" in self.model_fields_set and self.sharing != SharingConfig():
+                    raise ValueError(
+                        f"sharing: recipe {self.recipe} fixes what is shared ({fixed.model_dump()}); "
+                        "remove the sharing section or use recipe: generic"
+                    )
+                self.sharing = fixed
+        for name in self.datasets:
+            self.dataset_view(name)  # each dataset must make a valid single-task configuration
+        return self
+
+    def targets(self) -> list[str]:
+        return [name for name, entry in self.datasets.items() if entry.role == "target"]
+
+    def dataset_view(self, name: str) -> ExperimentConfig:
+        """The single-task configuration of one dataset: its reading options and the shared sections.
+        Evaluation, prediction and the saved model's per-dataset entry points use it."""
+        entry = self.datasets[name]
+        model = self.model.model_copy(deep=True)
+        if entry.kind == "classification":
+            model.head.type = "classifier"
+        if entry.tag_scheme == "none":  # train_scheme converts span tags; POS tags stay as they are
+            model.train_scheme = "same"
+        try:
+            return ExperimentConfig(
+                data=entry.single(),
+                normalise=self.normalise,
+                vocab=self.vocab,
+                model=model,
+                training=self.training,
+            )
+        except ValidationError as error:
+            problems = "; ".join(str(p["msg"]) for p in error.errors())
+            raise ValueError(f"datasets.{name}: {problems}") from None
+
+
 def _format_validation_error(error: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration"]
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         if problem["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key")
+        elif problem["type"] == "value_error":  # our own checks: the message names the keys
+            lines.append(f"  {key}: {str(problem['msg']).removeprefix('Value error, ')}")
         else:
             lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
     return "\n".join(lines)
@@ -208,6 +379,44 @@ def parse_config(raw: Any, source: str = "<config>") -> ExperimentConfig:
         raise ConfigError(_format_validation_error(error, source)) from None
 
 
+def parse_multitask_config(raw: Any, source: str = "<config>") -> MultiTaskConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections (datasets, sharing, model, ...)")
+    try:
+        return MultiTaskConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(error, source)) from None
+
+
+def parse_any_config(raw: Any, source: str = "<config>") -> ExperimentConfig | MultiTaskConfig:
+    """A config with a ``datasets:`` mapping is a multi-dataset run; one with ``data:`` a single one."""
+    if isinstance(raw, dict) and "datasets" in raw:
+        if "data" in raw:
+            raise ConfigError(f"{source}: give either data (one dataset) or datasets (several), not both")
+        return parse_multitask_config(raw, source)
+    return parse_config(raw, source)
+
+
+def read_raw_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (data or datasets, model, training, ...)")
+    return raw
+
+
+def load_any_config(
+    path: str | Path, overrides: list[str] | None = None
+) -> ExperimentConfig | MultiTaskConfig:
+    raw = apply_overrides(read_raw_config(path), overrides or [])
+    return parse_any_config(raw, str(path))
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
     path = Path(path)
     if not path.is_file():
@@ -221,5 +430,5 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
     return parse_config(apply_overrides(raw, overrides or []), str(path))
 
 
-def dump_config(config: ExperimentConfig) -> str:
+def dump_config(config: ExperimentConfig | MultiTaskConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from babeltag.heads.gated import check_projection
+
 # The score of a move the tag scheme forbids. exp(-10000) is exactly 0 in every float type, so a
 # forbidden move carries no probability and never wins Viterbi, while sums of a few of them stay
 # finite and their gradients NaN-free (which -inf would not guarantee).
@@ -452,6 +454,10 @@ class CRFHead(nn.Module):
     inside log Z, so log Z sums exp(score(y) + c * hamming(y, gold)) and paths far from the gold
     one are pushed down harder. The gold path has no wrong tags, so its score is unchanged (and may
     be read off the augmented emissions); decoding adds nothing.
+
+    ``projection`` (any module mapping input_dim -> num_tags: an ``nn.Linear`` shared across
+    languages, a ``GatedOutput``) and ``crf`` (one per task, shared by its languages) may be passed
+    in to be shared; by default the head makes its own. A CRF passed in carries its own constraints.
     """
 
     def __init__(
@@ -462,6 +468,9 @@ class CRFHead(nn.Module):
         allowed_transitions: torch.Tensor | None = None,
         allowed_end: torch.Tensor | None = None,
         softmax_margin: float = 0.0,
+        *,
+        projection: nn.Module | None = None,
+        crf: LinearChainCRF | None = None,
     ) -> None:
         super().__init__()
         if softmax_margin < 0:
@@ -469,8 +478,20 @@ class CRFHead(nn.Module):
         self.input_dim = input_dim
         self.num_labels = num_tags
         self.softmax_margin = softmax_margin
-        self.projection = nn.Linear(input_dim, num_tags)
-        self.crf = LinearChainCRF(num_tags, allowed_start, allowed_transitions, allowed_end)
+        if projection is None:
+            projection = nn.Linear(input_dim, num_tags)
+        check_projection(projection, input_dim, num_tags, "CRFHead")
+        self.projection = projection
+        if crf is None:
+            crf = LinearChainCRF(num_tags, allowed_start, allowed_transitions, allowed_end)
+        elif any(allowed is not None for allowed in (allowed_start, allowed_transitions, allowed_end)):
+            raise ValueError(
+                "a CRF passed in carries its own constraints: pass allowed_start, allowed_transitions "
+                "and allowed_end to its LinearChainCRF, not to CRFHead"
+            )
+        elif crf.num_tags != num_tags:
+            raise ValueError(f"CRFHead has {num_tags} tags but the CRF passed in has {crf.num_tags}")
+        self.crf = crf
 
     def emissions(self, features: torch.Tensor) -> torch.Tensor:
         """Emission scores [B, T, K] of features [B, T, D]."""

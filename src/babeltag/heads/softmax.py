@@ -6,16 +6,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from babeltag.heads.gated import check_projection
+
 
 class SoftmaxHead(nn.Module):
     """A linear layer and a per-token softmax. The loss is summed over a sentence's tokens and
-    averaged over sentences, the same scale as the CRF's per-sentence negative log-likelihood."""
+    averaged over sentences, the same scale as the CRF's per-sentence negative log-likelihood.
 
-    def __init__(self, input_dim: int, num_labels: int) -> None:
+    ``projection`` may be passed in to be shared: any module mapping input_dim -> num_labels (an
+    ``nn.Linear`` shared across languages, a ``GatedOutput``); by default the head makes its own.
+    """
+
+    def __init__(self, input_dim: int, num_labels: int, *, projection: nn.Module | None = None) -> None:
         super().__init__()
         self.input_dim = input_dim
         self.num_labels = num_labels
-        self.projection = nn.Linear(input_dim, num_labels)
+        if projection is None:
+            projection = nn.Linear(input_dim, num_labels)
+        check_projection(projection, input_dim, num_labels, "SoftmaxHead")
+        self.projection = projection
 
     def scores(self, features: torch.Tensor) -> torch.Tensor:
         return self.projection(features)

@@ -3,8 +3,12 @@
     model_dir/
       model.safetensors   weights (safetensors: tensors only, no code)
       config.yaml         the resolved configuration the model was built from
-      vocab.json          words, characters and labels
-      meta.json           format version, babeltag version, metrics and training facts
+      vocab.json          words, characters and labels (per sharing group, for a multi-dataset model)
+      meta.json           format version, babeltag version, kind, metrics and training facts
+
+A multi-dataset model is saved as its shared parts (each tensor once) and loaded back as a whole,
+or as the model of one of its datasets (``load_model(dir, dataset="ner_nl")``), which evaluation
+and prediction use exactly like a single-task model.
 
 The directory is written under a temporary name and renamed, so a crash never leaves half a model.
 """
@@ -23,12 +27,15 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 import babeltag
-from babeltag.config import ExperimentConfig, dump_config, parse_config
+from babeltag.config import ExperimentConfig, MultiTaskConfig, dump_config, parse_any_config
 from babeltag.data.batching import Vocabularies
+from babeltag.data.shared_vocab import SharedVocabularies
 from babeltag.data.vocab import Vocabulary
 from babeltag.errors import ModelArchiveError
 from babeltag.models.build import build_model
+from babeltag.models.build_multitask import build_for_config
 from babeltag.models.model import TaskModel
+from babeltag.models.multitask import MultiTaskModel
 
 FORMAT_VERSION = 1
 FILES = ("model.safetensors", "config.yaml", "vocab.json", "meta.json")
@@ -36,17 +43,43 @@ FILES = ("model.safetensors", "config.yaml", "vocab.json", "meta.json")
 
 @dataclass
 class LoadedModel:
+    """A model for one (task, language), with the config and vocabularies to read its data."""
+
     model: TaskModel
     config: ExperimentConfig
     vocabularies: Vocabularies
     meta: dict[str, Any]
+    dataset: str | None = None  # its name inside a multi-dataset model
+
+
+@dataclass
+class LoadedMultiTaskModel:
+    model: MultiTaskModel
+    config: MultiTaskConfig
+    vocabularies: SharedVocabularies
+    meta: dict[str, Any]
+
+    def select(self, dataset: str | None = None) -> LoadedModel:
+        """One dataset's model (default: the first target)."""
+        name = dataset or self.config.targets()[0]
+        if name not in self.config.datasets:
+            raise ModelArchiveError(
+                f"this model has no dataset {name!r}; it has {', '.join(self.config.datasets)}"
+            )
+        return LoadedModel(
+            self.model.views[name],
+            self.config.dataset_view(name),
+            self.vocabularies.of(name),
+            self.meta,
+            dataset=name,
+        )
 
 
 def save_model(
     directory: str | Path,
-    model: TaskModel,
-    config: ExperimentConfig,
-    vocabularies: Vocabularies,
+    model: TaskModel | MultiTaskModel,
+    config: ExperimentConfig | MultiTaskConfig,
+    vocabularies: Vocabularies | SharedVocabularies,
     meta: dict[str, Any] | None = None,
 ) -> Path:
     directory = Path(directory)
@@ -57,11 +90,15 @@ def save_model(
         state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         save_file(state, str(staging / "model.safetensors"))
         (staging / "config.yaml").write_text(dump_config(config), encoding="utf-8")
-        vocab = {name: getattr(vocabularies, name).to_json() for name in ("words", "chars", "labels")}
+        if isinstance(vocabularies, SharedVocabularies):
+            vocab = vocabularies.to_json()
+        else:
+            vocab = {name: getattr(vocabularies, name).to_json() for name in ("words", "chars", "labels")}
         (staging / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         full_meta = {
             "format_version": FORMAT_VERSION,
             "babeltag_version": babeltag.__version__,
+            "kind": "multitask" if isinstance(model, MultiTaskModel) else "single",
             **(meta or {}),
         }
         (staging / "meta.json").write_text(json.dumps(full_meta, indent=2), encoding="utf-8")
@@ -79,7 +116,8 @@ def save_model(
     return directory
 
 
-def load_model(directory: str | Path) -> LoadedModel:
+def load_any_model(directory: str | Path) -> LoadedModel | LoadedMultiTaskModel:
+    """A saved model as it was trained: single-task, or multi-dataset with all its datasets."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelArchiveError(f"{directory}: not a model directory")
@@ -92,19 +130,36 @@ def load_model(directory: str | Path) -> LoadedModel:
             f"{directory}: model format version {meta.get('format_version')!r}, this babeltag reads {FORMAT_VERSION}"
         )
     raw_config = yaml.safe_load((directory / "config.yaml").read_text(encoding="utf-8"))
-    config = parse_config(raw_config, str(directory / "config.yaml"))
+    config = parse_any_config(raw_config, str(directory / "config.yaml"))
     vocab = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
-    vocabularies = Vocabularies(
-        **{name: Vocabulary.from_json(vocab[name]) for name in ("words", "chars", "labels")}
-    )
-    # the weights come from the archive: do not read the pretrained vector file again
-    config_without_vectors = config.model_copy(deep=True)
-    config_without_vectors.model.word_embedding.pretrained = None
-    model = build_model(config_without_vectors, vocabularies)
+    # the weights come from the archive: do not read pretrained vector files again
+    loaded: LoadedModel | LoadedMultiTaskModel
+    if isinstance(config, MultiTaskConfig):
+        shared = SharedVocabularies.from_json(vocab)
+        multi = build_for_config(config, shared)
+        loaded = LoadedMultiTaskModel(multi, config, shared, meta)
+    else:
+        vocabularies = Vocabularies(
+            **{name: Vocabulary.from_json(vocab[name]) for name in ("words", "chars", "labels")}
+        )
+        config_without_vectors = config.model_copy(deep=True)
+        config_without_vectors.model.word_embedding.pretrained = None
+        loaded = LoadedModel(build_model(config_without_vectors, vocabularies), config, vocabularies, meta)
     state = load_file(str(directory / "model.safetensors"))
     try:
-        model.load_state_dict(state, strict=True)
+        loaded.model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ModelArchiveError(f"{directory}: weights do not match the saved config: {error}") from None
-    model.eval()
-    return LoadedModel(model, config, vocabularies, meta)
+    loaded.model.eval()
+    return loaded
+
+
+def load_model(directory: str | Path, dataset: str | None = None) -> LoadedModel:
+    """The model of one (task, language): a single-task model, or one dataset's model inside a
+    multi-dataset one (``dataset``; default its first target)."""
+    loaded = load_any_model(directory)
+    if isinstance(loaded, LoadedMultiTaskModel):
+        return loaded.select(dataset)
+    if dataset is not None:
+        raise ModelArchiveError(f"{directory}: a single-task model has no datasets to choose from")
+    return loaded

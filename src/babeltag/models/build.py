@@ -91,4 +91,5 @@ def build_model(
         head,
         m.dropout,
         m.dropout_kind,
+        m.input_dropout,
     )

@@ -50,6 +50,7 @@ class TaskModel(nn.Module):
         head: Head,
         dropout: float,
         dropout_kind: str = "variational",
+        input_dropout: float | None = None,
     ) -> None:
         super().__init__()
         if word_embedding is None and char_features is None:
@@ -60,9 +61,9 @@ class TaskModel(nn.Module):
         self.char_features = char_features
         self.word_encoder = word_encoder
         self.head = head
-        self.dropout: nn.Module = (
-            LockedDropout(dropout) if dropout_kind == "variational" else nn.Dropout(dropout)
-        )
+        kind = LockedDropout if dropout_kind == "variational" else nn.Dropout
+        self.dropout: nn.Module = kind(dropout)  # on the word encoder's output
+        self.input_dropout: nn.Module = kind(dropout if input_dropout is None else input_dropout)
         features_dim = (word_embedding.output_dim if word_embedding else 0) + (
             char_features.output_dim if char_features else 0
         )
@@ -83,7 +84,7 @@ class TaskModel(nn.Module):
         if self.char_features is not None:
             features.append(self.char_features(batch.char_ids, batch.char_lengths, batch.word_types))
         x = features[0] if len(features) == 1 else torch.cat(features, dim=-1)
-        states = self.word_encoder(self.dropout(x), batch.mask)
+        states = self.word_encoder(self.input_dropout(x), batch.mask)
         return self.dropout(states)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:

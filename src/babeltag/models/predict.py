@@ -81,13 +81,19 @@ def read_unlabelled(loaded: LoadedModel, path: Path, file_format: str) -> list[E
 
 
 def predict_file(
-    model_dir: str | Path, input_path: str, file_format: str, output: str = "-", batch_size: int = 512
+    model_dir: str | Path,
+    input_path: str,
+    file_format: str,
+    output: str = "-",
+    batch_size: int = 512,
+    dataset: str | None = None,
 ) -> int:
     """Label ``input_path`` and write it back in the same format; returns the number of sentences.
 
-    ``-`` reads standard input / writes standard output.
+    ``-`` reads standard input / writes standard output; ``dataset`` picks a multi-dataset model's
+    dataset (default: its first target).
     """
-    loaded = load_model(model_dir)
+    loaded = load_model(model_dir, dataset)
     if input_path == "-":
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
             shutil.copyfileobj(sys.stdin, handle)

@@ -19,9 +19,17 @@ def make_optimizer(
     if config.type == "adam":
         return torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
     if config.type == "sgd":
-        return torch.optim.SGD(
+        sgd = torch.optim.SGD(
             trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, fused=fused
         )
+        if config.momentum > 0:
+            # Start every momentum buffer at zero rather than unset: in multi-dataset training a step
+            # updates only the parts its batch used, and the fused kernel rejects a mix of set and
+            # unset buffers. With no dampening, zero * momentum + grad is what an unset buffer would
+            # have become, so the updates are unchanged.
+            for parameter in trainable:
+                sgd.state[parameter]["momentum_buffer"] = torch.zeros_like(parameter)
+        return sgd
     return torch.optim.Adagrad(trainable, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 

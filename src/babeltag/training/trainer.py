@@ -1,13 +1,17 @@
-"""The training loop: batches -> named losses -> one update; dev evaluation and early stopping per epoch."""
+"""The training loop: batches -> named losses -> one update; dev evaluation and early stopping per epoch.
+
+What one epoch is made of comes from a ``BatchSource``: for one dataset, a shuffled pass over it in
+length-bucketed batches; for several, a schedule of batches drawn from each (data/mixing.py).
+"""
 
 from __future__ import annotations
 
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -15,9 +19,38 @@ from torch import nn
 from tqdm import tqdm
 
 from babeltag.config import TrainingConfig
-from babeltag.data.batching import TensorDataset, bucketed_batches
+from babeltag.data.batching import Batch, TensorDataset, bucketed_batches
 from babeltag.training.log import RunLog
 from babeltag.training.optim import make_optimizer, make_scheduler
+
+
+class BatchSource(Protocol):
+    """Plans an epoch as a list of cheap steps (sentence indices), and turns one step into what the
+    model's ``forward`` takes only when it is trained on (so an epoch's tensors never all exist)."""
+
+    def epoch(self) -> Sequence[Any]: ...
+
+    def inputs(self, step: Any) -> Any: ...
+
+    def sentences(self, step: Any) -> int: ...
+
+
+class SingleDataset:
+    """One dataset: every epoch a new shuffled pass in length-bucketed batches."""
+
+    def __init__(self, data: TensorDataset, batch_size: int, generator: np.random.Generator) -> None:
+        self.data = data
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def epoch(self) -> list[list[int]]:
+        return bucketed_batches(self.data.lengths, self.batch_size, self.generator)
+
+    def inputs(self, step: list[int]) -> Batch:
+        return self.data.batch(step)
+
+    def sentences(self, step: list[int]) -> int:
+        return len(step)
 
 
 @dataclass
@@ -29,8 +62,8 @@ class TrainingResult:
 
 
 class Trainer:
-    """Trains one model on one dataset. The model's ``forward(batch)`` returns losses by name;
-    their sum is minimised and each is logged.
+    """Trains a model on a BatchSource. The model's ``forward(step inputs)`` returns losses by name;
+    their sum, each weighted by ``loss_weights[name]`` (default 1), is minimised and each is logged.
 
     ``evaluate()`` scores the current model on dev (``result["score"]``, higher is better); the
     best epoch's weights are kept and restored at the end, and ``on_best(result)`` is called each
@@ -45,8 +78,10 @@ class Trainer:
         evaluate: Callable[[], dict[str, Any]] | None = None,
         on_best: Callable[[dict[str, Any]], None] | None = None,
         progress: bool | None = None,
+        loss_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.model = model
+        self.loss_weights = dict(loss_weights or {})
         self.config = config
         self.log = log
         self.evaluate = evaluate
@@ -56,14 +91,15 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, config)
         self.batch_order = np.random.default_rng(config.seed)
 
-    def train_epoch(self, train: TensorDataset, epoch: int) -> dict[str, Any]:
+    def train_epoch(self, source: BatchSource, epoch: int) -> dict[str, Any]:
         self.model.train()
-        batches = bucketed_batches(train.lengths, self.config.batch_size, self.batch_order)
+        steps = source.epoch()
         totals: dict[str, float] = {}
+        counts: dict[str, int] = {}
         sentences = 0
         start = time.perf_counter()
         bar = tqdm(
-            batches,
+            steps,
             desc=f"epoch {epoch}",
             unit="batch",
             leave=False,
@@ -71,10 +107,9 @@ class Trainer:
             disable=None if self.progress is None else not self.progress,
             dynamic_ncols=True,
         )
-        for indices in bar:
-            batch = train.batch(indices)
-            losses = self.model(batch)
-            loss = sum(losses.values())
+        for step in bar:
+            losses = self.model(source.inputs(step))
+            loss = sum(self.loss_weights.get(name, 1.0) * value for name, value in losses.items())
             assert isinstance(loss, torch.Tensor)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"epoch {epoch}: loss became {loss.item()}; lower the learning rate")
@@ -85,28 +120,35 @@ class Trainer:
             self.optimizer.step()
             if self.config.lr_decay_unit == "step":
                 self.scheduler.step()
-            for name, value in losses.items():
-                totals[name] = totals.get(name, 0.0) + value.item() * len(indices)
-            sentences += len(indices)
+            for name, value in losses.items():  # unweighted, averaged over the steps that had it
+                totals[name] = totals.get(name, 0.0) + value.item()
+                counts[name] = counts.get(name, 0) + 1
+            sentences += source.sentences(step)
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
         if self.config.lr_decay_unit == "epoch":
             self.scheduler.step()
         seconds = time.perf_counter() - start
         return {
-            "loss": {name: total / max(sentences, 1) for name, total in totals.items()},
+            "loss": {name: total / counts[name] for name, total in totals.items()},
+            "updates": len(steps),
             "sentences": sentences,
             "seconds": seconds,
             "sentences_per_s": sentences / seconds if seconds > 0 else math.inf,
         }
 
-    def fit(self, train: TensorDataset) -> TrainingResult:
+    def fit(self, train: TensorDataset | BatchSource) -> TrainingResult:
+        source = (
+            SingleDataset(train, self.config.batch_size, self.batch_order)
+            if isinstance(train, TensorDataset)
+            else train
+        )
         best_score = -math.inf
         best_state: dict[str, torch.Tensor] | None = None
         result = TrainingResult(best_epoch=0, best_dev=None, epochs_run=0)
         stale = 0
         for epoch in range(1, self.config.epochs + 1):
             lr = self.optimizer.param_groups[0]["lr"]
-            stats = self.train_epoch(train, epoch)
+            stats = self.train_epoch(source, epoch)
             dev = self.evaluate() if self.evaluate is not None else None
             entry = {"epoch": epoch, "lr": lr, **stats, "dev": dev}
             improved = dev is not None and dev["score"] > best_score

@@ -1,0 +1,187 @@
+"""From a multi-dataset config to shared parts and the per-dataset models wired from them.
+
+``part_groups`` says, for every dataset and part, which group of datasets shares that part (the
+group is the part's name suffix: ``word_embedding/nl`` is shared by the datasets in Dutch).
+``build_multitask_model`` makes each part once per group and passes the instance to every
+dataset of the group. Published systems have their own, explicit builders in models/recipes/.
+"""
+
+# The part factories (lambdas) below run at once, inside the loop iteration that defines them, so
+# the loop variables they read are the current ones.
+# ruff: noqa: B023
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+import torch
+from torch import nn
+
+from babeltag.config import CharEncoderConfig, MultiTaskConfig, WordEmbeddingConfig
+from babeltag.data import tag_schemes
+from babeltag.data.shared_vocab import SharedVocabularies
+from babeltag.data.vocab import Vocabulary
+from babeltag.encoders.char import CharacterFeatures
+from babeltag.encoders.embeddings import WordEmbedding
+from babeltag.errors import ConfigError
+from babeltag.heads.classifier import ClassifierHead
+from babeltag.heads.crf import CRFHead, LinearChainCRF
+from babeltag.heads.gated import GatedOutput
+from babeltag.heads.softmax import SoftmaxHead
+from babeltag.models.build import build_char_features, build_word_encoder, training_scheme
+from babeltag.models.model import Head, TaskModel
+from babeltag.models.multitask import MultiTaskModel
+
+Module = TypeVar("Module", bound=nn.Module)
+
+#: pretrained word vectors per word group: (vectors [N, D], their rows in the group's vocabulary)
+Pretrained = Mapping[str, tuple[torch.Tensor, torch.Tensor]]
+
+
+def part_groups(config: MultiTaskConfig, scripts: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """For each dataset: the group sharing each part. ``scripts[dataset]`` is its writing system
+    (used when characters are shared per script)."""
+    sharing = config.sharing
+    groups = {}
+    for name, entry in config.datasets.items():
+        by = {"all": "all", "per_language": entry.language, "per_task": entry.task, "per_dataset": name}
+        by["per_script"] = scripts.get(name, "COMMON").lower()
+        output = by[sharing.output]
+        groups[name] = {
+            "chars": by[sharing.chars],
+            "words": by[sharing.word_embedding],
+            "word_encoder": by[sharing.word_encoder],
+            "output": output,
+            "labels": output,
+            "private": name,
+        }
+    return groups
+
+
+def check_output_groups(config: MultiTaskConfig, groups: Mapping[str, Mapping[str, str]]) -> None:
+    """Datasets that share an output layer must be the same kind of task in the same tag scheme."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for name, entry in config.datasets.items():
+        key = groups[name]["output"]
+        kind = (entry.kind, training_scheme(config.dataset_view(name)), name)
+        if key in seen and seen[key][:2] != kind[:2]:
+            other = seen[key]
+            raise ConfigError(
+                f"datasets {other[2]} and {name} share the output layer {key!r} but are trained as "
+                f"{other[0]}/{other[1]} and {kind[0]}/{kind[1]}; give them the same tag scheme "
+                "(e.g. model.train_scheme: bioes) or set sharing.output: per_dataset"
+            )
+        seen.setdefault(key, kind)
+
+
+class Parts:
+    """The shared parts by name; ``get`` makes a part the first time its name is asked for."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, nn.Module] = {}
+
+    def get(self, name: str, make: Callable[[], Module]) -> Module:
+        if name not in self.modules:
+            self.modules[name] = make()
+        part = self.modules[name]
+        return part  # type: ignore[return-value]
+
+
+def word_embedding_for(
+    settings: WordEmbeddingConfig, words: Vocabulary, vectors: tuple[torch.Tensor, torch.Tensor] | None
+) -> WordEmbedding:
+    """A word embedding over one word table, initialised from pretrained rows where there are any."""
+    return WordEmbedding(
+        len(words),
+        settings.dim,
+        settings.freeze,
+        pretrained=vectors[0] if vectors is not None else None,
+        pretrained_rows=vectors[1] if vectors is not None else None,
+        unk_dropout=settings.unk_dropout,
+        unk_id=words.unk_id,
+    )
+
+
+def char_features_for(settings: CharEncoderConfig, chars: Vocabulary) -> CharacterFeatures:
+    features = build_char_features(settings, len(chars))
+    assert features is not None, "asked for a character encoder of type none"
+    return features
+
+
+def crf_for(num_tags: int, labels: list[str], scheme: str, constraints: bool) -> LinearChainCRF:
+    if constraints and scheme != "none":
+        return LinearChainCRF(num_tags, *tag_schemes.allowed_transitions(labels, scheme))
+    return LinearChainCRF(num_tags)
+
+
+def build_multitask_model(
+    config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
+) -> MultiTaskModel:
+    m = config.model
+    parts = Parts()
+    views = {}
+    for name, entry in config.datasets.items():
+        group = vocabularies.groups[name]
+        vocab = vocabularies.of(name)
+        scheme = training_scheme(config.dataset_view(name))
+        vectors = (pretrained or {}).get(group["words"])
+        word_embedding = parts.get(
+            f"word_embedding/{group['words']}",
+            lambda: word_embedding_for(m.word_embedding, vocab.words, vectors),
+        )
+        char_features = None
+        if m.char_encoder.type != "none":
+            char_features = parts.get(
+                f"chars/{group['chars']}", lambda: char_features_for(m.char_encoder, vocab.chars)
+            )
+        features_dim = word_embedding.output_dim + (char_features.output_dim if char_features else 0)
+        encoder = parts.get(
+            f"word_encoder/{group['word_encoder']}", lambda: build_word_encoder(m.word_encoder, features_dim)
+        )
+        D, K = encoder.output_dim, len(vocab.labels)
+        head: Head
+        if entry.kind == "classification":
+            head = parts.get(
+                f"output/{group['output']}",
+                lambda: ClassifierHead(D, K, m.head.pooling, m.head.hidden),
+            )
+        else:
+            task_linear = parts.get(f"output/{group['output']}", lambda: nn.Linear(D, K))
+            emissions: nn.Module = task_linear
+            if config.sharing.private_output == "per_dataset":
+                emissions = GatedOutput(
+                    shared=task_linear,
+                    private=parts.get(f"private/{name}", lambda: nn.Linear(D, K)),
+                    gate=parts.get(f"gate/{name}", lambda: nn.Linear(D, K)),
+                )
+            if m.head.type == "crf":
+                crf = parts.get(
+                    f"crf/{group['output']}",
+                    lambda: crf_for(K, vocab.labels.itos, scheme, m.head.constraints),
+                )
+                head = CRFHead(D, K, softmax_margin=m.head.softmax_margin, projection=emissions, crf=crf)
+            else:
+                head = SoftmaxHead(D, K, projection=emissions)
+        views[name] = TaskModel(
+            entry.task,
+            entry.language,
+            word_embedding,
+            char_features,
+            encoder,
+            head,
+            m.dropout,
+            m.dropout_kind,
+            m.input_dropout,
+        )
+    return MultiTaskModel(parts.modules, views)
+
+
+def build_for_config(
+    config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
+) -> MultiTaskModel:
+    """The recipe's own builder, or the generic one for ``recipe: generic``."""
+    from babeltag.models.recipes import lin2018, yang2016
+
+    builders = {"generic": build_multitask_model, "lin2018": lin2018.build, "yang2016": yang2016.build}
+    return builders[config.recipe](config, vocabularies, pretrained)

@@ -1,0 +1,311 @@
+"""``babeltag train`` for a config with several datasets: one model, parts shared as configured.
+
+config -> read every dataset (labelled sample, the rest unlabelled) -> sharing groups
+       -> vocabularies per group -> shared parts + one model per dataset -> schedule of batches
+       -> Trainer (model selection on the targets' dev) -> archive + metrics for every dataset
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from babeltag.config import MultiTaskConfig, dump_config
+from babeltag.data.batching import Batch, TensorDataset
+from babeltag.data.datasets import normaliser_of, read_split, resolve_path, to_scheme
+from babeltag.data.example import Example
+from babeltag.data.mixing import DatasetInfo, Schedule, Step, proportions
+from babeltag.data.scripts import dominant_script
+from babeltag.data.shared_vocab import SharedVocabularies, build_shared_vocabularies
+from babeltag.data.subsample import sample_labelled
+from babeltag.embeddings.vectors import WordVectors, read_vec
+from babeltag.errors import ConfigError
+from babeltag.models.archive import save_model
+from babeltag.models.build import training_scheme
+from babeltag.models.build_multitask import Pretrained, build_for_config, check_output_groups, part_groups
+from babeltag.models.multitask import MultiTaskModel
+from babeltag.training.log import RunLog
+from babeltag.training.run import evaluate_examples, seed_everything
+from babeltag.training.trainer import Trainer
+
+
+@dataclass
+class DatasetSplits:
+    """One dataset's examples: the labelled training sample, the rest of its training file as
+    unlabelled text (when kept), dev and test."""
+
+    train: list[Example]
+    unlabelled: list[Example] = field(default_factory=list)
+    dev: list[Example] | None = None
+    test: list[Example] | None = None
+    train_file_sentences: int = 0
+
+
+def read_datasets(config: MultiTaskConfig, data_dir: str | Path | None) -> dict[str, DatasetSplits]:
+    """Read and check every file of every dataset (so a bad file fails before anything is written)."""
+    splits = {}
+    for name, entry in config.datasets.items():
+        data = entry.single()
+        train = read_split(data, "train", data_dir)
+        labelled, rest = sample_labelled(
+            train,
+            sentences=entry.labelled_sentences,
+            rate=entry.labelling_rate,
+            seed=entry.sample_seed if entry.sample_seed is not None else config.training.seed,
+            source=f"datasets.{name}",
+        )
+        splits[name] = DatasetSplits(
+            train=labelled,
+            unlabelled=rest if entry.keep_unlabelled else [],
+            dev=read_split(data, "dev", data_dir) if data.dev else None,
+            test=read_split(data, "test", data_dir) if data.test else None,
+            train_file_sentences=len(train),
+        )
+    return splits
+
+
+def load_word_vectors(
+    config: MultiTaskConfig, data_dir: str | Path | None, train_words: dict[str, set[str]]
+) -> dict[str, WordVectors]:
+    """Pretrained vectors per language (``word_vectors``), checked against the model's dimension."""
+    settings = config.model.word_embedding
+    vectors = {}
+    for language, relative in config.word_vectors.items():
+        if language not in train_words:
+            raise ConfigError(f"word_vectors.{language}: no dataset is in language {language!r}")
+        path = resolve_path(relative, data_dir)
+        keep = None if settings.add_pretrained_words else train_words[language]
+        found = read_vec(path, keep=keep, max_words=settings.max_pretrained_words)
+        if found.dim != settings.dim:
+            raise ConfigError(
+                f"model.word_embedding.dim is {settings.dim} but {path} has {found.dim}-dimensional "
+                f"vectors; set model.word_embedding.dim: {found.dim}"
+            )
+        vectors[language] = found
+    return vectors
+
+
+def pretrained_by_group(
+    vectors: dict[str, WordVectors], vocabularies: SharedVocabularies
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Rows of each language's word table that get a pretrained vector."""
+    found: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for group, words in vocabularies.words.items():
+        if group not in vectors:  # word tables shared across languages take no single file's vectors
+            continue
+        table = vectors[group]
+        kept = [i for i, w in enumerate(table.words) if w in words.stoi]
+        rows = [words.stoi[table.words[i]] for i in kept]
+        found[group] = (torch.from_numpy(table.vectors[kept]), torch.tensor(rows, dtype=torch.long))
+    return found
+
+
+class MultiDatasetSource:
+    """The Trainer's view of a multi-dataset epoch: the schedule's steps, tensorised when used."""
+
+    def __init__(self, datasets: dict[str, TensorDataset], schedule: Schedule) -> None:
+        self.datasets = datasets
+        self.schedule = schedule
+
+    def epoch(self) -> list[Step]:
+        return self.schedule.epoch()
+
+    def inputs(self, step: Step) -> list[tuple[str, Batch]]:
+        return [(name, self.datasets[name].batch(indices)) for name, indices in step]
+
+    def sentences(self, step: Step) -> int:
+        return sum(len(indices) for _, indices in step)
+
+
+def loss_weights(config: MultiTaskConfig, splits: dict[str, DatasetSplits]) -> dict[str, float]:
+    """``size_ratio`` is Kim et al. (2017)'s w_s = |target train| / |source train|."""
+    target_size = sum(len(splits[name].train) for name in config.targets())
+    weights = {}
+    for name, entry in config.datasets.items():
+        if entry.loss_weight == "size_ratio":
+            weights[name] = target_size / len(splits[name].train)
+        else:
+            weights[name] = float(entry.loss_weight)
+    return weights
+
+
+def make_schedule(
+    config: MultiTaskConfig, datasets: dict[str, TensorDataset]
+) -> tuple[Schedule, dict[str, float]]:
+    s = config.sampling
+    infos = [
+        DatasetInfo(name, entry.task, entry.language, len(datasets[name]), entry.role)
+        for name, entry in config.datasets.items()
+    ]
+    q = proportions(infos, s.proportions, s.alpha, s.other_task, s.other_language)
+    shares = {info.name: float(p) for info, p in zip(infos, q, strict=True)}
+    batch_size = config.training.batch_size
+    targets = config.targets()
+    target_batches = sum(math.ceil(len(datasets[name]) / batch_size) for name in targets)
+    epoch_size = s.epoch_size
+    if epoch_size is None:  # one pass over the targets' training data
+        target_share = sum(shares[name] for name in targets)
+        epoch_size = (
+            target_batches if s.epoch_unit == "target_batches" else math.ceil(target_batches / target_share)
+        )
+    schedule = Schedule(
+        {name: data.lengths for name, data in datasets.items()},
+        shares,
+        batch_size,
+        s.order,
+        s.epoch_unit,
+        epoch_size,
+        targets,
+        np.random.default_rng(config.training.seed),
+    )
+    return schedule, shares
+
+
+def evaluate_datasets(
+    model: MultiTaskModel,
+    config: MultiTaskConfig,
+    vocabularies: SharedVocabularies,
+    examples: dict[str, list[Example]],
+) -> dict[str, dict[str, Any]]:
+    return {
+        name: evaluate_examples(model.views[name], data, config.dataset_view(name), vocabularies.of(name))[0]
+        for name, data in examples.items()
+    }
+
+
+def train_multitask(
+    config: MultiTaskConfig,
+    out_dir: str | Path,
+    data_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    if config.training.threads:
+        torch.set_num_threads(config.training.threads)
+    seed_everything(config.training.seed)
+    splits = read_datasets(config, data_dir)
+    scripts = {name: dominant_script(t for e in s.train for t in e.tokens) for name, s in splits.items()}
+    groups = part_groups(config, scripts)
+    check_output_groups(config, groups)
+    normaliser = normaliser_of(config.dataset_view(next(iter(config.datasets))))
+    words_by_language: dict[str, set[str]] = {}
+    for name, s in splits.items():
+        language_words = words_by_language.setdefault(config.datasets[name].language, set())
+        language_words.update(normaliser.word(t) for e in s.train for t in e.tokens)
+    vectors = load_word_vectors(config, data_dir, words_by_language)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+    log = RunLog(out / "train_log.jsonl")
+
+    # labels are learned in each dataset's training scheme (e.g. BIOES): convert before counting them
+    train = {
+        name: to_scheme(s.train, config.datasets[name].tag_scheme, training_scheme(config.dataset_view(name)))
+        for name, s in splits.items()
+    }
+    vocabularies = build_shared_vocabularies(
+        train,
+        groups,
+        normaliser,
+        config.vocab.min_count,
+        config.vocab.max_size,
+        pretrained_words={language: v.words for language, v in vectors.items()},
+        sources={name: str(entry.train) for name, entry in config.datasets.items()},
+    )
+    pretrained: Pretrained = pretrained_by_group(vectors, vocabularies)
+    model = build_for_config(config, vocabularies, pretrained)
+    tensors = {
+        name: TensorDataset(
+            examples,
+            vocabularies.of(name),
+            normaliser,
+            "sentence" if config.datasets[name].kind == "classification" else "token",
+        )
+        for name, examples in train.items()
+    }
+    schedule, shares = make_schedule(config, tensors)
+    weights = loss_weights(config, splits)
+    parameters = {name: sum(p.numel() for p in part.parameters()) for name, part in model.parts.items()}
+    log.record(
+        {
+            "event": "start",
+            "datasets": {
+                name: {
+                    "role": config.datasets[name].role,
+                    "train": len(s.train),
+                    "train_file": s.train_file_sentences,
+                    "unlabelled": len(s.unlabelled),
+                    "dev": len(s.dev or []),
+                    "test": len(s.test or []),
+                    "proportion": shares[name],
+                    "loss_weight": weights[name],
+                    "parts": model.part_names_of(name),
+                }
+                for name, s in splits.items()
+            },
+            "parameters": parameters,
+            "schedule": schedule.describe(),
+        },
+        "\n".join(
+            [
+                f"{name} ({config.datasets[name].role}): train {len(s.train)} of {s.train_file_sentences}, "
+                f"dev {len(s.dev or [])}, test {len(s.test or [])}; share {shares[name]:.3f}, "
+                f"loss weight {weights[name]:.3g}; parts {', '.join(model.part_names_of(name))}"
+                for name, s in splits.items()
+            ]
+            + [schedule.describe(), f"{sum(parameters.values()):,} parameters in {len(parameters)} parts"]
+        ),
+    )
+
+    targets_with_dev = {name: splits[name].dev for name in config.targets() if splits[name].dev}
+
+    def evaluate_dev() -> dict[str, Any]:
+        scores = evaluate_datasets(model, config, vocabularies, targets_with_dev)  # type: ignore[arg-type]
+        return {"score": float(np.mean([s["score"] for s in scores.values()])), "datasets": scores}
+
+    def save_best(dev: dict[str, Any]) -> None:
+        save_model(out / "model", model, config, vocabularies, {"selected_on": "targets' dev", "dev": dev})
+
+    trainer = Trainer(
+        model,
+        config.training,
+        log,
+        evaluate_dev if targets_with_dev else None,
+        save_best,
+        progress,
+        loss_weights=weights,
+    )
+    result = trainer.fit(MultiDatasetSource(tensors, schedule))
+    if not targets_with_dev:
+        save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
+
+    summary: dict[str, Any] = {
+        "best_epoch": result.best_epoch if targets_with_dev else result.epochs_run,
+        "epochs_run": result.epochs_run,
+        "selected_on": "targets' dev" if targets_with_dev else "last epoch",
+        "schedule": schedule.describe(),
+        "train_sentences_per_s": float(np.mean([h["sentences_per_s"] for h in result.history])),
+        "datasets": {},
+    }
+    for name, s in splits.items():
+        entry = config.datasets[name]
+        scores: dict[str, Any] = {
+            "role": entry.role,
+            "task": entry.task,
+            "language": entry.language,
+            "metric": config.dataset_view(name).metric(),
+            "train": len(s.train),
+        }
+        for split, examples in (("dev", s.dev), ("test", s.test)):
+            if examples:
+                scores[split] = evaluate_datasets(model, config, vocabularies, {name: examples})[name]
+        summary["datasets"][name] = scores
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    log.record({"event": "done", **summary})
+    return summary

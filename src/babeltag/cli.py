@@ -26,6 +26,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from babeltag.training.grid import run_grid
+
+    result = run_grid(args.grid, args.out, data_dir=args.data_dir, jobs=args.jobs, dry_run=args.dry_run)
+    print(json.dumps(result))
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from babeltag.evaluation.evaluate import evaluate_model
 
@@ -87,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser(
+        "run", help="run an experiment grid (configs x seeds) and write its results table (markdown + JSON)"
+    )
+    p.add_argument("grid", help="grid YAML file (base config, axes, seeds, report)")
+    p.add_argument("--out", required=True, help="directory for the runs, results.md and results.json")
+    p.add_argument(
+        "--data-dir", default=None, help="directory that relative data paths in the configs are read from"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=1, help="runs at once (each uses training.threads CPU threads)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="write the resolved configs, run nothing")
+    p.set_defaults(run=_cmd_run)
 
     p = commands.add_parser("evaluate", help="score a saved model on a labelled file")
     p.add_argument("model", help="model directory (run_dir/model)")

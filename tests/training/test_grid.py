@@ -1,0 +1,296 @@
+"""Experiment grids: planning (overrides, drop_datasets, errors), resuming, the table, real runs.
+
+Most tests replace the process launcher with a fake that writes a metrics.json; one test runs two
+tiny `babeltag train` processes on synthetic data (one of them failing on a missing file).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from babeltag.errors import BabeltagError, ConfigError
+from babeltag.training import grid as grid_module
+from babeltag.training.grid import load_grid, plan_runs, run_grid
+
+TINY_POS = {
+    "data": {
+        "task": "upos",
+        "language": "syn_src",
+        "format": "conllu",
+        "train": "ud/syn_src/train.conllu",
+        "dev": "ud/syn_src/dev.conllu",
+        "test": "ud/syn_src/test.conllu",
+    },
+    "model": {"word_embedding": {"dim": 4}, "char_encoder": {"type": "none"}, "word_encoder": {"hidden": 4}},
+    "training": {"epochs": 1, "batch_size": 16},
+}
+
+MULTI = {
+    "datasets": {
+        "pos_src": {
+            "task": "upos",
+            "language": "syn_src",
+            "train": "ud/syn_src/train.conllu",
+            "role": "target",
+        },
+        "pos_rel": {"task": "upos", "language": "syn_rel", "train": "ud/syn_rel/train.conllu"},
+        "pos_unr": {"task": "upos", "language": "syn_unr", "train": "ud/syn_unr/train.conllu"},
+    },
+    "training": {"epochs": 1},
+}
+
+GRID_2X2 = {
+    "base": "base.yaml",
+    "overrides": {"training.threads": 1},
+    "axes": [
+        {"name": "dim", "key": "model.word_embedding.dim", "values": [4, 8]},
+        {
+            "name": "lr",
+            "values": {"slow": {"training.optimizer.lr": 0.001}, "fast": {"training.optimizer.lr": 0.01}},
+        },
+    ],
+    "seeds": [1, 2],
+    "report": {"metric": "accuracy", "splits": ["test", "dev"], "deltas": {"fast - slow": ["fast", "slow"]}},
+}
+
+
+def write_grid(tmp_path: Path, grid: dict[str, Any], base: dict[str, Any] = TINY_POS) -> Path:
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(grid, sort_keys=False))
+    return path
+
+
+def fake_score(config: dict[str, Any], split: str) -> float:
+    """A made-up but deterministic score of one run, so the table can be checked by hand."""
+    seed = config["training"]["seed"]
+    dim = config["model"]["word_embedding"]["dim"]
+    lr = config["training"]["optimizer"]["lr"]
+    return 50.0 + dim + (10.0 if lr == 0.01 else 0.0) + 3.0 * seed + (0.5 if split == "dev" else 0.0)
+
+
+def fake_launcher(launched: list[Path], fail: set[str] = frozenset()):  # type: ignore[assignment]
+    def launch(command: list[str], run_dir: Path) -> int:
+        launched.append(run_dir)
+        assert command[1:4] == ["-m", "babeltag.cli", "train"] and "--no-progress" in command
+        if any(part in str(run_dir) for part in fail):
+            (run_dir / "stderr.log").write_text("babeltag: error: something broke\n")
+            return 2
+        config = yaml.safe_load((run_dir / "config.input.yaml").read_text())
+        metrics = {split: {"accuracy": fake_score(config, split)} for split in ("dev", "test")}
+        (run_dir / "metrics.json").write_text(json.dumps(metrics))
+        return 0
+
+    return launch
+
+
+def test_dry_run_writes_one_resolved_config_per_cell_and_seed(tmp_path: Path) -> None:
+    path = write_grid(tmp_path, GRID_2X2)
+    plan = run_grid(path, tmp_path / "out", dry_run=True)
+    assert plan["dry_run"] is True and len(plan["runs"]) == 8
+    assert not any(run["done"] for run in plan["runs"])
+    assert plan["runs"][0] == {
+        "cell": {"dim": "4", "lr": "slow"},
+        "seed": 1,
+        "run_dir": str(tmp_path / "out/runs/dim=4/lr=slow/seed1"),
+        "done": False,
+    }
+    config = yaml.safe_load((tmp_path / "out/runs/dim=8/lr=fast/seed2/config.input.yaml").read_text())
+    assert config["model"]["word_embedding"]["dim"] == 8
+    assert config["training"] == {
+        "epochs": 1,
+        "batch_size": 16,
+        "threads": 1,
+        "optimizer": {"lr": 0.01},
+        "seed": 2,
+    }
+    assert config["data"] == TINY_POS["data"]  # relative data paths are left for --data-dir
+    assert len(list((tmp_path / "out/runs").glob("*/*/seed*/config.input.yaml"))) == 8
+    resolved = yaml.safe_load((tmp_path / "out/grid.yaml").read_text())
+    assert resolved["base_config"] == TINY_POS and resolved["seeds"] == [1, 2]
+    assert resolved["report"]["deltas"] == {"fast - slow": ["fast", "slow"]}
+    assert not (tmp_path / "out/results.json").exists()
+
+
+def test_drop_datasets_and_dataset_overrides(tmp_path: Path) -> None:
+    grid = {
+        "base": "base.yaml",
+        "axes": [
+            {"name": "sentences", "key": "datasets.pos_src.labelled_sentences", "values": [10, 20]},
+            {
+                "name": "variant",
+                "values": {
+                    "separate": {"drop_datasets": ["pos_rel", "pos_unr"]},
+                    "related": {"drop_datasets": ["pos_unr"]},
+                    "joint": None,
+                },
+            },
+        ],
+        "report": {"dataset": "pos_src", "deltas": {"joint - separate": ["joint", "separate"]}},
+    }
+    runs = plan_runs(load_grid(write_grid(tmp_path, grid, MULTI)), tmp_path / "out")
+    assert [run.cell for run in runs] == [
+        (s, v) for s in ("10", "20") for v in ("separate", "related", "joint")
+    ]
+    by_cell = {run.cell: run.config for run in runs}
+    assert list(by_cell[("10", "separate")]["datasets"]) == ["pos_src"]
+    assert list(by_cell[("10", "related")]["datasets"]) == ["pos_src", "pos_rel"]
+    assert list(by_cell[("20", "joint")]["datasets"]) == ["pos_src", "pos_rel", "pos_unr"]
+    assert by_cell[("20", "separate")]["datasets"]["pos_src"]["labelled_sentences"] == 20
+    assert "labelled_sentences" not in MULTI["datasets"]["pos_src"]  # the base is not changed
+
+    grid["axes"][1]["values"]["separate"] = {"drop_datasets": ["pos_xx"]}
+    with pytest.raises(
+        ConfigError, match=r"grid\.yaml: sentences=10 variant=separate: drop_datasets: no dataset 'pos_xx'"
+    ):
+        plan_runs(load_grid(write_grid(tmp_path, grid, MULTI)), tmp_path / "out")
+    grid["axes"][1]["values"]["separate"] = {"drop_datasets": ["pos_src"]}
+    with pytest.raises(ConfigError, match="report.dataset 'pos_src' is not among"):
+        plan_runs(load_grid(write_grid(tmp_path, grid, MULTI)), tmp_path / "out")
+    grid = {**grid, "axes": grid["axes"][1:], "report": {}}
+    with pytest.raises(
+        ConfigError, match="variant=separate: drop_datasets needs a base config with a `datasets:`"
+    ):
+        plan_runs(load_grid(write_grid(tmp_path, grid, TINY_POS)), tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"axis": []}, r"grid\.yaml: invalid grid\n  axis: unknown key"),
+        ({"report": {"metrc": "f1"}}, r"report\.metrc: unknown key"),
+        ({"axes": [{"name": "dim", "values": [4, 8]}]}, r"axes\.0: a list of values needs `key`"),
+        (
+            {"axes": [{"name": "dim", "key": "model.word_embedding.dim", "values": {"a": {}}}]},
+            r"axes\.0: `key` goes with a list",
+        ),
+        (
+            {"axes": [{"name": "dim", "key": "x", "values": [{"a": 1}]}]},
+            r"axes\.0: values: a list holds scalars",
+        ),
+        (
+            {"axes": [{"name": "d", "key": "data.train", "values": ["a/b.conllu"]}]},
+            "cannot be part of a directory",
+        ),
+        ({"axes": []}, r"axes: List should have at least 1 item"),
+        (
+            {"report": {"deltas": {"x": ["fast", "medium"]}}},
+            r"report\.deltas\.x: \['medium'\] are not values",
+        ),
+        (
+            {"overrides": {"training.epochz": 3}},
+            r"grid\.yaml: dim=4 lr=slow .*\n  training\.epochz: unknown key",
+        ),
+        ({"base": "missing.yaml"}, r"missing\.yaml: base config \(`base` in .*grid\.yaml\) not found"),
+    ],
+)
+def test_grid_errors_name_the_file_and_key(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    path = write_grid(tmp_path, {**GRID_2X2, **change})
+    with pytest.raises(ConfigError, match=message) as error:
+        run_grid(path, tmp_path / "out", dry_run=True)
+    assert str(path) in str(error.value) or "missing.yaml" in str(error.value)
+    assert not (tmp_path / "out").exists()  # checked before anything is written
+
+
+def test_resume_skips_finished_runs_and_the_table_aggregates_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_grid(tmp_path, GRID_2X2)
+    out = tmp_path / "out"
+    finished = out / "runs/dim=4/lr=slow/seed1"
+    finished.mkdir(parents=True)
+    (finished / "metrics.json").write_text(
+        json.dumps({"test": {"accuracy": 99.0}, "dev": {"accuracy": 98.0}})
+    )
+    launched: list[Path] = []
+    monkeypatch.setattr(grid_module, "launch_run", fake_launcher(launched))
+
+    results = run_grid(path, out, jobs=2)
+    assert len(launched) == 7 and finished not in launched
+    assert results["runs"] == {"planned": 8, "finished": 8, "failed": [], "ran": 7}
+    err = capsys.readouterr().err
+    assert "8 runs, 1 already finished, 7 to run" in err
+    assert "dim=8 lr=fast seed 2: test accuracy 74.00" in err  # 50 + 8 + 10 + 3 * 2
+
+    cells = {tuple(c["cell"].values()): c for c in results["cells"]}
+    assert list(cells) == [("4", "slow"), ("4", "fast"), ("8", "slow"), ("8", "fast")]
+    first = cells[("4", "slow")]["test"]
+    assert first["values"] == [99.0, 60.0] and first["seeds"] == [1, 2]  # the finished run's score is kept
+    for entry in cells.values():
+        for split in ("test", "dev"):
+            values = entry[split]["values"]
+            assert entry[split]["n"] == 2
+            assert entry[split]["mean"] == pytest.approx(np.mean(values))
+            assert entry[split]["std"] == pytest.approx(np.std(values, ddof=1))
+    (delta,) = results["deltas"]
+    assert delta["name"] == "fast - slow" and [v["cell"] for v in delta["values"]] == [
+        {"dim": "4"},
+        {"dim": "8"},
+    ]
+    assert delta["values"][1]["test"] == pytest.approx(10.0)
+    assert delta["values"][0]["test"] == pytest.approx(
+        cells[("4", "fast")]["test"]["mean"] - np.mean([99.0, 60.0])
+    )
+
+    assert json.loads((out / "results.json").read_text()) == results
+    markdown = (out / "results.md").read_text()
+    assert "| dim \\ lr | slow | fast | fast - slow |" in markdown
+    assert "| 8 | 62.50 ± 2.12 | 72.50 ± 2.12 | +10.00 |" in markdown
+    assert markdown.index("## test (headline)") < markdown.index("## dev")
+
+    launched.clear()  # everything is finished now: nothing runs again
+    assert run_grid(path, out)["cells"] == results["cells"] and launched == []
+
+
+def test_failed_runs_are_listed_after_the_table_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_grid(tmp_path, GRID_2X2)
+    out = tmp_path / "out"
+    launched: list[Path] = []
+    monkeypatch.setattr(grid_module, "launch_run", fake_launcher(launched, fail={"dim=8/lr=fast/seed1"}))
+    with pytest.raises(BabeltagError, match=r"1 of 8 runs .* failed") as error:
+        run_grid(path, out)
+    assert len(launched) == 8
+    log = out / "runs/dim=8/lr=fast/seed1/stderr.log"
+    assert f"dim=8 lr=fast seed 1: exit code 2: babeltag: error: something broke (see {log})" in str(
+        error.value
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["runs"]["finished"] == 7 and results["runs"]["failed"][0]["log"] == str(log)
+    cell = next(c for c in results["cells"] if c["cell"] == {"dim": "8", "lr": "fast"})
+    assert cell["test"]["n"] == 1 and cell["test"]["seeds"] == [2]
+    assert "(n=1)" in (out / "results.md").read_text()
+
+
+def test_real_runs_one_finishing_one_failing(tmp_path: Path, synthetic_data_dir: Path) -> None:
+    grid = {
+        "base": "base.yaml",
+        "overrides": {"training.threads": 1},
+        "axes": [
+            {"name": "data", "values": {"ok": {}, "broken": {"data.train": "ud/syn_src/missing.conllu"}}}
+        ],
+        "seeds": [3],
+        "report": {"metric": "accuracy", "deltas": {"ok - broken": ["ok", "broken"]}},
+    }
+    path = write_grid(tmp_path, grid)
+    out = tmp_path / "out"
+    with pytest.raises(BabeltagError, match="stderr.log") as error:
+        run_grid(path, out, data_dir=synthetic_data_dir, jobs=2)
+    log = out / "runs/data=broken/seed3/stderr.log"
+    assert str(log) in str(error.value) and "missing.conllu" in log.read_text()
+    assert (out / "runs/data=ok/seed3/model").is_dir()
+    results = json.loads((out / "results.json").read_text())
+    ok, broken = results["cells"]
+    metrics = json.loads((out / "runs/data=ok/seed3/metrics.json").read_text())
+    assert ok["test"]["values"] == [metrics["test"]["accuracy"]] and broken["test"]["n"] == 0
+    assert results["deltas"][0]["values"] == [{"cell": {}, "test": None}]
+    markdown = (out / "results.md").read_text()
+    assert "| data | accuracy |" in markdown and "| broken | – |" in markdown
+    assert "| ok - broken | – |" in markdown

@@ -340,8 +340,9 @@ class MultiTaskConfig(Section):
             raise ValueError(f"datasets.{name}: {problems}") from None
 
 
-def _format_validation_error(error: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid configuration"]
+def format_validation_error(error: ValidationError, source: str, what: str = "configuration") -> str:
+    """One line per problem, each naming its key."""
+    lines = [f"{source}: invalid {what}"]
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         if problem["type"] == "extra_forbidden":
@@ -376,7 +377,7 @@ def parse_config(raw: Any, source: str = "<config>") -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_format_validation_error(error, source)) from None
+        raise ConfigError(format_validation_error(error, source)) from None
 
 
 def parse_multitask_config(raw: Any, source: str = "<config>") -> MultiTaskConfig:
@@ -385,7 +386,7 @@ def parse_multitask_config(raw: Any, source: str = "<config>") -> MultiTaskConfi
     try:
         return MultiTaskConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_format_validation_error(error, source)) from None
+        raise ConfigError(format_validation_error(error, source)) from None
 
 
 def parse_any_config(raw: Any, source: str = "<config>") -> ExperimentConfig | MultiTaskConfig:
@@ -397,16 +398,21 @@ def parse_any_config(raw: Any, source: str = "<config>") -> ExperimentConfig | M
     return parse_config(raw, source)
 
 
-def read_raw_config(path: str | Path) -> dict[str, Any]:
+def read_raw_config(
+    path: str | Path,
+    what: str = "config file",
+    expected: str = "a mapping of sections (data or datasets, model, training, ...)",
+) -> dict[str, Any]:
+    """A YAML file's top-level mapping, unvalidated (overrides are applied to it first)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: {what} not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections (data or datasets, model, training, ...)")
+        raise ConfigError(f"{path}: expected {expected}")
     return raw
 
 
@@ -418,15 +424,7 @@ def load_any_config(
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections (data, model, training, ...)")
+    raw = read_raw_config(path, expected="a mapping of sections (data, model, training, ...)")
     return parse_config(apply_overrides(raw, overrides or []), str(path))
 
 

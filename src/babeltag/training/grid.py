@@ -40,7 +40,13 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from babeltag.config import Section, apply_overrides, parse_any_config
+from babeltag.config import (
+    Section,
+    apply_overrides,
+    format_validation_error,
+    parse_any_config,
+    read_raw_config,
+)
 from babeltag.errors import BabeltagError, ConfigError
 from babeltag.evaluation.tables import format_delta, markdown_table, render_markdown, summarise
 
@@ -171,32 +177,6 @@ class GridConfig(Section):
         return self
 
 
-def _format_grid_error(error: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid grid"]
-    for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
-        if problem["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key")
-        elif problem["type"] == "value_error":
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {key}: {message}" if key else f"  {message}")
-        else:
-            lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
-    return "\n".join(lines)
-
-
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"{path}: {what} not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping")
-    return raw
-
-
 @dataclass
 class Grid:
     """A validated grid file with its base training config read (not yet validated: overrides come first)."""
@@ -210,13 +190,15 @@ class Grid:
 def load_grid(path: str | Path) -> Grid:
     path = Path(path)
     try:
-        config = GridConfig.model_validate(_read_yaml(path, "grid file"))
+        config = GridConfig.model_validate(
+            read_raw_config(path, "grid file", "a mapping (base, axes, seeds, report)")
+        )
     except ValidationError as error:
-        raise ConfigError(_format_grid_error(error, str(path))) from None
+        raise ConfigError(format_validation_error(error, str(path), "grid")) from None
     base_path = Path(config.base).expanduser()
     if not base_path.is_absolute():
         base_path = path.parent / base_path
-    return Grid(path, config, base_path, _read_yaml(base_path, f"base config (`base` in {path})"))
+    return Grid(path, config, base_path, read_raw_config(base_path, f"base config (`base` in {path})"))
 
 
 @dataclass

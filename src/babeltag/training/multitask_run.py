@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from babeltag.config import MultiTaskConfig, dump_config
+from babeltag.config import MultiDatasetEntry, MultiTaskConfig, dump_config
 from babeltag.data.batching import Batch, TensorDataset
 from babeltag.data.datasets import normaliser_of, read_split, resolve_path, to_scheme
 from babeltag.data.example import Example
@@ -25,13 +25,13 @@ from babeltag.data.scripts import dominant_script
 from babeltag.data.shared_vocab import SharedVocabularies, build_shared_vocabularies
 from babeltag.data.subsample import sample_labelled
 from babeltag.embeddings.vectors import WordVectors, read_vec
-from babeltag.errors import ConfigError
+from babeltag.errors import ConfigError, DataError
 from babeltag.models.archive import save_model
 from babeltag.models.build import training_scheme
 from babeltag.models.build_multitask import Pretrained, build_for_config, check_output_groups, part_groups
 from babeltag.models.multitask import MultiTaskModel
 from babeltag.training.log import RunLog
-from babeltag.training.run import evaluate_examples, seed_everything
+from babeltag.training.run import evaluate_examples, prepare_process
 from babeltag.training.trainer import Trainer
 
 
@@ -51,23 +51,32 @@ def read_datasets(config: MultiTaskConfig, data_dir: str | Path | None) -> dict[
     """Read and check every file of every dataset (so a bad file fails before anything is written)."""
     splits = {}
     for name, entry in config.datasets.items():
-        data = entry.single()
-        train = read_split(data, "train", data_dir)
-        labelled, rest = sample_labelled(
-            train,
-            sentences=entry.labelled_sentences,
-            rate=entry.labelling_rate,
-            seed=entry.sample_seed if entry.sample_seed is not None else config.training.seed,
-            source=f"datasets.{name}",
-        )
-        splits[name] = DatasetSplits(
-            train=labelled,
-            unlabelled=rest if entry.keep_unlabelled else [],
-            dev=read_split(data, "dev", data_dir) if data.dev else None,
-            test=read_split(data, "test", data_dir) if data.test else None,
-            train_file_sentences=len(train),
-        )
+        try:
+            splits[name] = read_dataset(name, entry, config.training.seed, data_dir)
+        except DataError as error:  # say which dataset the file belongs to
+            raise DataError(error.path, error.line, f"{error.message} (dataset {name})") from None
     return splits
+
+
+def read_dataset(
+    name: str, entry: MultiDatasetEntry, default_seed: int, data_dir: str | Path | None
+) -> DatasetSplits:
+    data = entry.single()
+    train = read_split(data, "train", data_dir)
+    labelled, rest = sample_labelled(
+        train,
+        sentences=entry.labelled_sentences,
+        rate=entry.labelling_rate,
+        seed=entry.sample_seed if entry.sample_seed is not None else default_seed,
+        source=f"datasets.{name}",
+    )
+    return DatasetSplits(
+        train=labelled,
+        unlabelled=rest if entry.keep_unlabelled else [],
+        dev=read_split(data, "dev", data_dir) if data.dev else None,
+        test=read_split(data, "test", data_dir) if data.test else None,
+        train_file_sentences=len(train),
+    )
 
 
 def load_word_vectors(
@@ -185,9 +194,7 @@ def train_multitask(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    if config.training.threads:
-        torch.set_num_threads(config.training.threads)
-    seed_everything(config.training.seed)
+    prepare_process(config.training)
     splits = read_datasets(config, data_dir)
     scripts = {name: dominant_script(t for e in s.train for t in e.tokens) for name, s in splits.items()}
     groups = part_groups(config, scripts)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from babeltag.config import ExperimentConfig, dump_config
+from babeltag.config import ExperimentConfig, TrainingConfig, dump_config
 from babeltag.data.batching import TensorDataset, Vocabularies
 from babeltag.data.datasets import build_vocabularies, normaliser_of, read_split, resolve_path, to_scheme
 from babeltag.data.example import Example
@@ -34,6 +34,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def prepare_process(training: TrainingConfig) -> None:
+    """CPU threads and seeds, before anything random happens."""
+    if training.threads:
+        torch.set_num_threads(training.threads)
+    seed_everything(training.seed)
 
 
 def load_pretrained(
@@ -80,9 +87,7 @@ def train(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    if config.training.threads:
-        torch.set_num_threads(config.training.threads)
-    seed_everything(config.training.seed)
+    prepare_process(config.training)
     # every file is read (and checked) before the run directory is created
     train_examples = read_split(config.data, "train", data_dir)
     dev_examples = read_split(config.data, "dev", data_dir) if config.data.dev else None

@@ -302,13 +302,23 @@ class MultiTaskConfig(Section):
             raise ValueError(
                 "model.head.type: give the taggers' head (softmax or crf); csv datasets get a classifier"
             )
+        if self.model.word_embedding.pretrained is not None:
+            raise ValueError(
+                "model.word_embedding.pretrained: with several datasets give vectors per language, "
+                "e.g. word_vectors: {nl: vectors/nl.vec}"
+            )
         if self.recipe != "generic":
             fixed = RECIPE_SHARING[self.recipe]
             if self.sharing != fixed:
-                if "sharing" in self.model_fields_set and self.sharing != SharingConfig():
+                conflicts = [
+                    key
+                    for key in self.sharing.model_fields_set
+                    if getattr(self.sharing, key) != getattr(fixed, key)
+                ]
+                if conflicts:
                     raise ValueError(
-                        f"sharing: recipe {self.recipe} fixes what is shared ({fixed.model_dump()}); "
-                        "remove the sharing section or use recipe: generic"
+                        f"sharing: recipe {self.recipe} fixes what is shared ({fixed.model_dump()}), but the "
+                        f"config sets {', '.join(conflicts)} otherwise; remove them or use recipe: generic"
                     )
                 self.sharing = fixed
         for name in self.datasets:

@@ -177,6 +177,15 @@ def build_multitask_model(
     return MultiTaskModel(parts.modules, views)
 
 
+def check_recipe(config: MultiTaskConfig) -> None:
+    """Refuse a config whose parts the recipe does not build (before any data is read)."""
+    from babeltag.models.recipes import lin2018, yang2016
+
+    checks = {"lin2018": lin2018.check, "yang2016": yang2016.check}
+    if config.recipe in checks:
+        checks[config.recipe](config)
+
+
 def build_for_config(
     config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
 ) -> MultiTaskModel:

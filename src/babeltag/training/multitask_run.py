@@ -28,7 +28,13 @@ from babeltag.embeddings.vectors import WordVectors, read_vec
 from babeltag.errors import ConfigError, DataError
 from babeltag.models.archive import save_model
 from babeltag.models.build import training_scheme
-from babeltag.models.build_multitask import Pretrained, build_for_config, check_output_groups, part_groups
+from babeltag.models.build_multitask import (
+    Pretrained,
+    build_for_config,
+    check_output_groups,
+    check_recipe,
+    part_groups,
+)
 from babeltag.models.multitask import MultiTaskModel
 from babeltag.training.log import RunLog
 from babeltag.training.run import evaluate_examples, prepare_process
@@ -100,18 +106,37 @@ def load_word_vectors(
     return vectors
 
 
-def pretrained_by_group(
-    vectors: dict[str, WordVectors], vocabularies: SharedVocabularies
-) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Rows of each language's word table that get a pretrained vector."""
-    found: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    for group, words in vocabularies.words.items():
-        if group not in vectors:  # word tables shared across languages take no single file's vectors
+def vector_files_by_word_table(config: MultiTaskConfig, groups: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Which language's vectors initialise each word table: a table of one language takes that
+    language's file; a table shared by several languages cannot take one language's vectors."""
+    languages: dict[str, set[str]] = {}
+    for name, entry in config.datasets.items():
+        languages.setdefault(groups[name]["words"], set()).add(entry.language)
+    chosen = {}
+    for table, found in languages.items():
+        with_vectors = sorted(found & set(config.word_vectors))
+        if not with_vectors:
             continue
-        table = vectors[group]
-        kept = [i for i, w in enumerate(table.words) if w in words.stoi]
-        rows = [words.stoi[table.words[i]] for i in kept]
-        found[group] = (torch.from_numpy(table.vectors[kept]), torch.tensor(rows, dtype=torch.long))
+        if len(found) > 1:
+            raise ConfigError(
+                f"word_vectors: the word table {table!r} is shared by languages {sorted(found)}, so no "
+                f"single language's vectors ({', '.join(with_vectors)}) can initialise it; align them into "
+                "one file first, or set sharing.word_embedding: per_language"
+            )
+        chosen[table] = with_vectors[0]
+    return chosen
+
+
+def pretrained_by_group(
+    vectors: dict[str, WordVectors], vocabularies: SharedVocabularies, language_of_table: dict[str, str]
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Rows of each word table that get a pretrained vector."""
+    found: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for table, language in language_of_table.items():
+        words, file_vectors = vocabularies.words[table], vectors[language]
+        kept = [i for i, w in enumerate(file_vectors.words) if w in words.stoi]
+        rows = [words.stoi[file_vectors.words[i]] for i in kept]
+        found[table] = (torch.from_numpy(file_vectors.vectors[kept]), torch.tensor(rows, dtype=torch.long))
     return found
 
 
@@ -195,10 +220,12 @@ def train_multitask(
     progress: bool | None = None,
 ) -> dict[str, Any]:
     prepare_process(config.training)
+    check_recipe(config)
     splits = read_datasets(config, data_dir)
     scripts = {name: dominant_script(t for e in s.train for t in e.tokens) for name, s in splits.items()}
     groups = part_groups(config, scripts)
     check_output_groups(config, groups)
+    language_of_table = vector_files_by_word_table(config, groups)
     normaliser = normaliser_of(config.dataset_view(next(iter(config.datasets))))
     words_by_language: dict[str, set[str]] = {}
     for name, s in splits.items():
@@ -222,10 +249,10 @@ def train_multitask(
         normaliser,
         config.vocab.min_count,
         config.vocab.max_size,
-        pretrained_words={language: v.words for language, v in vectors.items()},
+        pretrained_words={table: vectors[language].words for table, language in language_of_table.items()},
         sources={name: str(entry.train) for name, entry in config.datasets.items()},
     )
-    pretrained: Pretrained = pretrained_by_group(vectors, vocabularies)
+    pretrained: Pretrained = pretrained_by_group(vectors, vocabularies, language_of_table)
     model = build_for_config(config, vocabularies, pretrained)
     tensors = {
         name: TensorDataset(

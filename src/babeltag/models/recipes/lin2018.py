@@ -32,15 +32,21 @@ from babeltag.models.model import TaskModel
 from babeltag.models.multitask import MultiTaskModel
 
 
+def check(config: MultiTaskConfig) -> None:
+    """The parts this recipe builds; a config asking for others is refused before any data is read."""
+    m = config.model
+    if m.char_encoder.type != "cnn" or m.word_encoder.type != "lstm" or m.head.type != "crf":
+        raise ConfigError(
+            "recipe lin2018 is a CharCNN + BiLSTM tagger with a CRF: set model.char_encoder.type: cnn, "
+            "model.word_encoder.type: lstm and model.head.type: crf"
+        )
+
+
 def build(
     config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
 ) -> MultiTaskModel:
+    check(config)
     m = config.model
-    if m.char_encoder.type != "cnn" or m.head.type != "crf":
-        raise ConfigError(
-            "recipe lin2018 is a CharCNN tagger with a CRF: set model.char_encoder.type: cnn "
-            "and model.head.type: crf"
-        )
     datasets = config.datasets
     languages = sorted({d.language for d in datasets.values()})
     tasks = sorted({d.task for d in datasets.values()})
@@ -91,7 +97,13 @@ def build(
         language_linear = parts[f"private/{name}"] = nn.Linear(bilstm.output_dim, K)
         gate = parts[f"gate/{name}"] = nn.Linear(bilstm.output_dim, K)
         output = GatedOutput(shared=task_linear[dataset.task], private=language_linear, gate=gate)
-        head = CRFHead(bilstm.output_dim, K, projection=output, crf=task_crf[dataset.task])
+        head = CRFHead(
+            bilstm.output_dim,
+            K,
+            softmax_margin=m.head.softmax_margin,
+            projection=output,
+            crf=task_crf[dataset.task],
+        )
         views[name] = TaskModel(
             dataset.task,
             dataset.language,

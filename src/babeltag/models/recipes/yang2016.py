@@ -19,7 +19,7 @@ from torch import nn
 
 from babeltag.config import MultiTaskConfig
 from babeltag.data.shared_vocab import SharedVocabularies
-from babeltag.encoders.char import CharacterFeatures, CharBiRNN
+from babeltag.encoders.char import CharacterFeatures, CharBiRNN, Highway
 from babeltag.encoders.embeddings import WordEmbedding
 from babeltag.encoders.word import WordBiRNN
 from babeltag.errors import ConfigError
@@ -30,21 +30,31 @@ from babeltag.models.model import TaskModel
 from babeltag.models.multitask import MultiTaskModel
 
 
-def build(
-    config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
-) -> MultiTaskModel:
+def check(config: MultiTaskConfig) -> None:
+    """The parts this recipe builds; a config asking for others is refused before any data is read."""
     m = config.model
     if m.char_encoder.type != "gru" or m.word_encoder.type != "gru" or m.head.type != "crf":
         raise ConfigError(
             "recipe yang2016 is GRUs and a CRF: set model.char_encoder.type: gru, "
             "model.word_encoder.type: gru and model.head.type: crf"
         )
+
+
+def build(
+    config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
+) -> MultiTaskModel:
+    check(config)
+    m = config.model
     chars = m.char_encoder
-    char_gru = CharacterFeatures(
-        CharBiRNN(
-            len(vocabularies.chars["all"]), chars.char_dim, chars.hidden, chars.layers, "gru", chars.dropout
-        )
+    char_bigru = CharBiRNN(
+        len(vocabularies.chars["all"]), chars.char_dim, chars.hidden, chars.layers, "gru", chars.dropout
     )
+    highway = (
+        Highway(char_bigru.output_dim, chars.highway_layers, chars.highway_activation)
+        if chars.highway_layers
+        else None
+    )
+    char_gru = CharacterFeatures(char_bigru, highway)
     parts: dict[str, nn.Module] = {"chars/all": char_gru}
 
     word_embeddings: dict[str, WordEmbedding] = {}

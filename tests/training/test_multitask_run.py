@@ -1,0 +1,471 @@
+"""Multi-dataset training end to end on synthetic data: sampled labelled sets, loss weights, one
+saved model that loads whole or as any dataset's model, and the CLI on a ``datasets:`` config."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import yaml
+from torch import nn
+
+from babeltag.cli import main
+from babeltag.config import MultiTaskConfig, OptimizerConfig, TrainingConfig, parse_multitask_config
+from babeltag.data.batching import TensorDataset
+from babeltag.data.datasets import normaliser_of, read_split, to_scheme
+from babeltag.data.example import Example
+from babeltag.data.shared_vocab import SharedVocabularies
+from babeltag.data.synthetic import LanguageSpec, write_corpus
+from babeltag.errors import ConfigError, ModelArchiveError
+from babeltag.heads.classifier import ClassifierHead
+from babeltag.models.archive import LoadedMultiTaskModel, load_any_model, load_model
+from babeltag.models.build import training_scheme
+from babeltag.models.multitask import MultiTaskModel
+from babeltag.models.predict import predict_labels
+from babeltag.training import multitask_run
+from babeltag.training.log import RunLog
+from babeltag.training.multitask_run import DatasetSplits, loss_weights, train_multitask
+from babeltag.training.optim import make_optimizer
+from babeltag.training.trainer import Trainer
+
+TINY_MODEL: dict[str, Any] = {
+    "word_embedding": {"dim": 8},
+    "char_encoder": {"type": "cnn", "char_dim": 4, "widths": [3], "filters": 4},
+    "word_encoder": {"hidden": 8},
+    "head": {"type": "crf"},
+    "dropout": 0.1,
+    "train_scheme": "bioes",
+}
+TINY_TRAINING: dict[str, Any] = {
+    "epochs": 2,
+    "batch_size": 8,
+    "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9},
+    "seed": 1,
+    "threads": 1,
+}
+
+
+def files(kind: str, language: str, ext: str) -> dict[str, str]:
+    return {split: f"{kind}/{language}/{split}.{ext}" for split in ("train", "dev", "test")}
+
+
+def ner(language: str) -> dict[str, Any]:
+    return {
+        "task": "ner",
+        "language": language,
+        "format": "conll",
+        "tag_scheme": "iob2",
+        **files("ner", language, "txt"),
+    }
+
+
+def pos(language: str) -> dict[str, Any]:
+    return {"task": "upos", "language": language, "format": "conllu", **files("ud", language, "conllu")}
+
+
+def sentiment(language: str) -> dict[str, Any]:
+    return {"task": "sentiment", "language": language, "format": "csv", **files("cls", language, "csv")}
+
+
+def run_config() -> dict[str, Any]:
+    """A low-resource NER target with a cross-lingual, a cross-task and a classification auxiliary;
+    uniform round-robin over 4 updates an epoch, so each epoch trains on every dataset once."""
+    return {
+        "datasets": {
+            "ner_src": {
+                **ner("syn_src"),
+                "role": "target",
+                "labelled_sentences": 20,
+                "keep_unlabelled": True,
+            },
+            "ner_rel": {**ner("syn_rel"), "loss_weight": "size_ratio"},
+            "pos_rel": pos("syn_rel"),
+            "sent_rel": sentiment("syn_rel"),
+        },
+        "sharing": {"private_output": "per_dataset"},
+        "sampling": {
+            "proportions": "uniform",
+            "order": "round_robin",
+            "epoch_unit": "updates",
+            "epoch_size": 4,
+        },
+        "model": TINY_MODEL,
+        "training": TINY_TRAINING,
+    }
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, synthetic_languages: dict[str, LanguageSpec]) -> Path:
+    root = tmp_path_factory.mktemp("multitask_run") / "data"
+    write_corpus(root, list(synthetic_languages.values()), sizes={"train": 60, "dev": 20, "test": 20}, seed=0)
+    return root
+
+
+@dataclass
+class Run:
+    config: MultiTaskConfig
+    out: Path
+    summary: dict[str, Any]
+    model: MultiTaskModel  # the in-memory model at the end of training
+    vocabularies: SharedVocabularies
+    log: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """One training run that the end-to-end tests share. The model and vocabularies are caught as
+    they leave the builder: that model is the one trained, holding the selected epoch's weights."""
+    config = parse_multitask_config(run_config())
+    build = multitask_run.build_for_config
+    built: list[tuple[MultiTaskModel, SharedVocabularies]] = []
+
+    def build_and_keep(
+        config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Any = None
+    ) -> MultiTaskModel:
+        model = build(config, vocabularies, pretrained)
+        built.append((model, vocabularies))
+        return model
+
+    out = tmp_path_factory.mktemp("run") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(multitask_run, "build_for_config", build_and_keep)
+        summary = train_multitask(config, out, data_dir, progress=False)
+    [(model, vocabularies)] = built
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text(encoding="utf-8").splitlines()]
+    return Run(config, out, summary, model, vocabularies, log)
+
+
+def dev_of(run: Run, name: str, data_dir: Path) -> list[Example]:
+    return read_split(run.config.datasets[name].single(), "dev", data_dir)
+
+
+def test_metrics_have_every_dataset_dev_and_test_and_the_sampled_train_size(run: Run) -> None:
+    metrics = json.loads((run.out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics == json.loads(json.dumps(run.summary))
+    assert metrics["selected_on"] == "targets' dev" and metrics["epochs_run"] == 2
+    datasets = metrics["datasets"]
+    assert set(datasets) == {"ner_src", "ner_rel", "pos_rel", "sent_rel"}
+    for name, scores in datasets.items():
+        for split in ("dev", "test"):
+            assert 0.0 <= scores[split]["score"] <= 100.0, (name, split)
+    assert datasets["ner_src"]["train"] == 20  # labelled_sentences
+    assert datasets["ner_rel"]["train"] == datasets["pos_rel"]["train"] == 60
+    assert datasets["ner_src"]["role"] == "target" and datasets["pos_rel"]["role"] == "auxiliary"
+    assert {name: s["metric"] for name, s in datasets.items()} == {
+        "ner_src": "span_f1",
+        "ner_rel": "span_f1",
+        "pos_rel": "accuracy",
+        "sent_rel": "accuracy",
+    }
+    assert "f1" in datasets["ner_rel"]["test"] and "macro_f1" in datasets["sent_rel"]["test"]
+
+
+def test_start_record_counts_labelled_and_unlabelled_sentences_and_weights(run: Run) -> None:
+    start = next(entry for entry in run.log if entry.get("event") == "start")
+    datasets = start["datasets"]
+    assert datasets["ner_src"]["train"] == 20 and datasets["ner_src"]["train_file"] == 60
+    assert datasets["ner_src"]["unlabelled"] == 40  # keep_unlabelled: the rest of the training file
+    assert datasets["ner_rel"]["unlabelled"] == 0
+    assert datasets["ner_rel"]["loss_weight"] == pytest.approx(20 / 60)  # size_ratio
+    assert datasets["pos_rel"]["loss_weight"] == 1.0
+    assert datasets["ner_src"]["proportion"] == pytest.approx(0.25)
+    assert (
+        "gate/sent_rel" not in datasets["sent_rel"]["parts"]
+        and "output/sentiment" in datasets["sent_rel"]["parts"]
+    )
+    assert "gate/ner_src" in datasets["ner_src"]["parts"]
+    assert sum(start["parameters"].values()) == sum(p.numel() for p in run.model.parameters())
+
+
+def test_every_dataset_trains_each_epoch_including_the_classifier(run: Run) -> None:
+    epochs = [entry for entry in run.log if "loss" in entry and "epoch" in entry]
+    assert [entry["epoch"] for entry in epochs] == [1, 2]
+    for entry in epochs:
+        assert entry["updates"] == 4
+        assert set(entry["loss"]) == {"ner_src", "ner_rel", "pos_rel", "sent_rel"}
+        assert entry["dev"]["datasets"].keys() == {"ner_src"}  # selection is on the targets only
+    assert isinstance(run.model.views["sent_rel"].head, ClassifierHead)
+
+
+def test_saved_model_loads_whole_with_the_trained_weights(run: Run) -> None:
+    loaded = load_any_model(run.out / "model")
+    assert isinstance(loaded, LoadedMultiTaskModel)
+    assert loaded.meta["kind"] == "multitask"
+    assert set(loaded.model.views) == set(run.config.datasets)
+    assert loaded.vocabularies.to_json() == run.vocabularies.to_json()
+    saved, trained = loaded.model.state_dict(), run.model.state_dict()
+    assert saved.keys() == trained.keys()
+    assert all(torch.equal(saved[key], trained[key]) for key in saved)
+
+
+@pytest.mark.parametrize("name", ["ner_src", "ner_rel", "pos_rel", "sent_rel"])
+def test_each_dataset_model_predicts_as_the_in_memory_one(run: Run, name: str, data_dir: Path) -> None:
+    loaded = load_model(run.out / "model", dataset=name)
+    assert loaded.dataset == name and loaded.config == run.config.dataset_view(name)
+    examples = dev_of(run, name, data_dir)
+    view = run.config.dataset_view(name)
+    scheme, data_scheme = training_scheme(view), view.data.tag_scheme
+    expected = predict_labels(
+        run.model.views[name], examples, run.vocabularies.of(name), normaliser_of(view), scheme, data_scheme
+    )
+    got = predict_labels(
+        loaded.model, examples, loaded.vocabularies, normaliser_of(loaded.config), scheme, data_scheme
+    )
+    assert got == expected
+
+
+def test_an_unknown_dataset_is_an_error_listing_the_datasets(run: Run) -> None:
+    with pytest.raises(
+        ModelArchiveError, match="no dataset 'ner_xx'; it has ner_src, ner_rel, pos_rel, sent_rel"
+    ):
+        load_model(run.out / "model", dataset="ner_xx")
+    assert load_model(run.out / "model").dataset == "ner_src"  # the default is the first target
+
+
+def test_cli_evaluates_one_dataset_of_a_multi_dataset_model(
+    run: Run, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = str(run.out / "model")
+    assert main(["evaluate", model, str(data_dir / "ud/syn_rel/dev.conllu"), "--dataset", "pos_rel"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["dataset"] == "pos_rel"
+    assert result["score"] == pytest.approx(run.summary["datasets"]["pos_rel"]["dev"]["score"])
+    assert main(["evaluate", model, str(data_dir / "ud/syn_rel/dev.conllu"), "--dataset", "nope"]) == 2
+    assert "ner_src, ner_rel, pos_rel, sent_rel" in capsys.readouterr().err
+
+
+def test_cli_trains_from_a_datasets_config(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = {
+        "datasets": {"ner_src": {**ner("syn_src"), "role": "target"}, "pos_src": pos("syn_src")},
+        "sampling": {"epoch_unit": "updates", "epoch_size": 2},
+        "model": TINY_MODEL,
+        "training": {**TINY_TRAINING, "epochs": 1},
+    }
+    path = tmp_path / "multi.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", str(path), "--out", str(out), "--data-dir", str(data_dir), "--no-progress"]
+    assert main([*args, "--set", "sampling.epoch_size=1"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(summary["datasets"]) == {"ner_src", "pos_src"}
+    assert (out / "metrics.json").is_file() and (out / "model" / "model.safetensors").is_file()
+    assert yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8"))["sampling"]["epoch_size"] == 1
+
+
+# --- loss weights -----------------------------------------------------------------------------
+
+
+def test_size_ratio_is_target_train_over_dataset_train() -> None:
+    config = parse_multitask_config(
+        {
+            "datasets": {
+                "target": {**ner("a"), "role": "target"},
+                "big": {**ner("b"), "loss_weight": "size_ratio"},
+                "small": {**pos("a"), "loss_weight": "size_ratio"},
+                "fixed": {**pos("b"), "loss_weight": 0.25},
+            }
+        }
+    )
+    sizes = {"target": 30, "big": 120, "small": 10, "fixed": 50}
+    splits = {name: DatasetSplits(train=[Example(["x"], "a", "t", ["O"])] * n) for name, n in sizes.items()}
+    assert loss_weights(config, splits) == {
+        "target": 1.0,
+        "big": pytest.approx(30 / 120),
+        "small": pytest.approx(3.0),
+        "fixed": 0.25,
+    }
+
+
+class TwoParts(nn.Module):
+    """Two one-number parts; a step names the parts whose losses it returns (like datasets)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor([1.0, 2.0]))
+        self.b = nn.Parameter(torch.tensor([-1.0, 0.5]))
+
+    def forward(self, step: list[str]) -> dict[str, torch.Tensor]:
+        return {name: (getattr(self, name) ** 2).sum() for name in step}
+
+
+class Steps:
+    """A BatchSource whose epoch is a fixed list of steps."""
+
+    def __init__(self, steps: list[list[str]]) -> None:
+        self.steps = steps
+
+    def epoch(self) -> list[list[str]]:
+        return self.steps
+
+    def inputs(self, step: list[str]) -> list[str]:
+        return step
+
+    def sentences(self, step: list[str]) -> int:
+        return len(step)
+
+
+def train_two_parts(
+    steps: list[list[str]], optimizer: dict[str, Any], weights: dict[str, float] | None
+) -> TwoParts:
+    model = TwoParts()
+    config = TrainingConfig(epochs=1, clip=None, optimizer=OptimizerConfig(**optimizer))
+    Trainer(model, config, RunLog(None, stream=io.StringIO()), loss_weights=weights, progress=False).fit(
+        Steps(steps)
+    )
+    return model
+
+
+def test_trainer_multiplies_each_named_loss_by_its_weight() -> None:
+    sgd = {"type": "sgd", "lr": 0.1}
+    plain = train_two_parts([["a", "b"]], sgd, None)
+    weighted = train_two_parts([["a", "b"]], sgd, {"a": 3.0, "c": 100.0})  # c names no loss: ignored
+    start = TwoParts()
+    # d/da of w * sum(a^2) is 2 w a, so a step moves a by 0.1 * 2 * w * a
+    assert torch.allclose(start.a - plain.a, 0.2 * start.a)
+    assert torch.allclose(start.a - weighted.a, 3 * 0.2 * start.a)
+    assert torch.allclose(weighted.b, plain.b)  # no weight: 1
+    zero = train_two_parts([["a", "b"]], sgd, {"b": 0.0})
+    assert torch.equal(zero.b, start.b)
+
+
+def test_logged_losses_are_unweighted(tmp_path: Path) -> None:
+    model = TwoParts()
+    log = RunLog(tmp_path / "log.jsonl", stream=io.StringIO())
+    config = TrainingConfig(epochs=1, clip=None, optimizer=OptimizerConfig(type="sgd", lr=0.1))
+    result = Trainer(model, config, log, loss_weights={"a": 10.0}, progress=False).fit(Steps([["a", "b"]]))
+    assert result.history[0]["loss"] == {"a": pytest.approx(5.0), "b": pytest.approx(1.25)}
+
+
+# --- optimisers over steps that use different parts ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        {"type": "sgd", "lr": 0.1, "momentum": 0.9},
+        {"type": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01},
+        {"type": "sgd", "lr": 0.1},
+        {"type": "adam", "lr": 0.1},
+        {"type": "adagrad", "lr": 0.1},
+    ],
+    ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items() if k != "lr"),
+)
+def test_steps_on_different_parts_update_like_the_unfused_optimiser(optimizer: dict[str, Any]) -> None:
+    """A step on one dataset leaves the other's parts without gradients; the fused kernels must
+    take a mix of parameters with and without state, and match the plain for-loop optimiser."""
+    steps = [["a"], ["b"], ["a", "b"], ["b"], ["a"]]
+    trained = train_two_parts(steps, optimizer, None)
+
+    reference = TwoParts()
+    kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}[
+        optimizer["type"]
+    ]
+    settings = {k: v for k, v in optimizer.items() if k != "type"}
+    slow = kind(reference.parameters(), foreach=False, **settings)
+    for step in steps:
+        slow.zero_grad(set_to_none=True)
+        sum(reference(step).values()).backward()  # type: ignore[union-attr]
+        slow.step()
+    assert torch.allclose(trained.a, reference.a) and torch.allclose(trained.b, reference.b)
+
+
+def test_sgd_momentum_over_a_multitask_model_whose_steps_use_different_parts(
+    run: Run, data_dir: Path
+) -> None:
+    """The real case: batches of different datasets through one shared model, fused SGD with
+    momentum; a dataset's private layer moves on its own steps only."""
+    model = copy.deepcopy(run.model)
+    optimizer = make_optimizer(model.parameters(), OptimizerConfig(type="sgd", lr=0.01, momentum=0.9))
+    batches = {}
+    for name, entry in run.config.datasets.items():
+        view = run.config.dataset_view(name)
+        examples = to_scheme(
+            read_split(entry.single(), "train", data_dir)[:4], entry.tag_scheme, training_scheme(view)
+        )
+        kind = "sentence" if entry.kind == "classification" else "token"
+        batches[name] = TensorDataset(examples, run.vocabularies.of(name), normaliser_of(view), kind).batch(
+            range(4)
+        )
+    private = model.parts["private/pos_rel"].weight
+    for name in ["ner_src", "pos_rel", "ner_src", "sent_rel", "pos_rel", "ner_rel"]:
+        before = private.detach().clone()
+        optimizer.zero_grad(set_to_none=True)
+        model([(name, batches[name])])[name].backward()
+        optimizer.step()
+        assert torch.equal(private, before) == (name != "pos_rel"), name
+
+
+# --- checks and pretrained vectors ------------------------------------------------------------
+
+
+def one_dataset_config(**sections: Any) -> dict[str, Any]:
+    return {
+        "datasets": {"ner_src": {**ner("syn_src"), "role": "target"}},
+        "sampling": {"epoch_unit": "updates", "epoch_size": 1},
+        "model": TINY_MODEL,
+        "training": {**TINY_TRAINING, "epochs": 1},
+        **sections,
+    }
+
+
+def test_a_config_the_recipe_refuses_creates_no_run_directory(data_dir: Path, tmp_path: Path) -> None:
+    config = one_dataset_config(recipe="lin2018")
+    config["model"] = {**TINY_MODEL, "char_encoder": {"type": "lstm", "char_dim": 4, "hidden": 4}}
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="recipe lin2018"):
+        train_multitask(parse_multitask_config(config), out, data_dir, progress=False)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "word_embedding",
+    ["per_language", "per_dataset"],
+)
+def test_word_vectors_initialise_the_language_word_embedding(
+    word_embedding: str, data_dir: Path, tmp_path: Path
+) -> None:
+    vectors = tmp_path / "syn_src.vec"
+    vectors.write_text("1 8\nzzunseen 1 2 3 4 5 6 7 8\n", encoding="utf-8")
+    config = one_dataset_config(
+        word_vectors={"syn_src": str(vectors)}, sharing={"word_embedding": word_embedding}
+    )
+    config["model"] = {**TINY_MODEL, "word_embedding": {"dim": 8, "freeze": True}}
+    train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+    loaded = load_model(tmp_path / "run" / "model", "ner_src")
+    words = loaded.vocabularies.words
+    assert "zzunseen" in words.stoi  # the vocabulary is the union with the file's words
+    table = loaded.model.word_embedding.embedding.weight  # type: ignore[union-attr]
+    assert torch.equal(table[words.id("zzunseen")], torch.arange(1.0, 9.0))
+
+
+def test_word_vectors_of_the_wrong_size_or_language_are_named(data_dir: Path, tmp_path: Path) -> None:
+    vectors = tmp_path / "v.vec"
+    vectors.write_text("1 4\nzzunseen 1 2 3 4\n", encoding="utf-8")
+    for word_vectors, match in (
+        ({"syn_src": str(vectors)}, r"v\.vec has 4-dimensional vectors; set model.word_embedding.dim: 4"),
+        ({"xx": str(vectors)}, r"word_vectors\.xx: no dataset is in language 'xx'"),
+    ):
+        config = parse_multitask_config(one_dataset_config(word_vectors=word_vectors))
+        with pytest.raises(ConfigError, match=match):
+            train_multitask(config, tmp_path / "run", data_dir, progress=False)
+        assert not (tmp_path / "run").exists()  # checked before the run directory is made
+
+
+def test_word_vectors_refused_for_a_word_table_shared_by_languages(data_dir: Path, tmp_path: Path) -> None:
+    vectors = tmp_path / "syn_src.vec"
+    vectors.write_text("1 8\nzzunseen 1 2 3 4 5 6 7 8\n", encoding="utf-8")
+    config = one_dataset_config(word_vectors={"syn_src": str(vectors)}, sharing={"word_embedding": "all"})
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    config["model"] = {**TINY_MODEL, "word_embedding": {"dim": 8}}
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="shared by languages"):
+        train_multitask(parse_multitask_config(config), out, data_dir, progress=False)
+    assert not out.exists()

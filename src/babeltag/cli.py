@@ -26,6 +26,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from babeltag.training.demo import run_demo
+
+    result = run_demo(args.out, seed=args.seed, quick=args.quick)
+    print(json.dumps(result))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from babeltag.training.grid import run_grid
 
@@ -95,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser(
+        "demo",
+        help="offline demo: cross-lingual transfer between SYNTHETIC related languages, a results table "
+        "and a learning-curve plot (about 3 minutes on 2 CPU cores)",
+    )
+    p.add_argument(
+        "--out", required=True, help="output directory (data/, runs/, results.md, learning_curve.png)"
+    )
+    p.add_argument("--quick", action="store_true", help="fewer, smaller runs (about 30 seconds)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the synthetic languages, samples and models")
+    p.set_defaults(run=_cmd_demo)
 
     p = commands.add_parser(
         "run", help="run an experiment grid (configs x seeds) and write its results table (markdown + JSON)"

@@ -34,6 +34,47 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_embeddings(args: argparse.Namespace) -> int:
+    from babeltag.embeddings import commands
+
+    result: dict[str, object]
+    if args.action == "train":
+        result = commands.train_command(
+            args.inputs,
+            args.out,
+            args.format,
+            args.dim,
+            args.method,
+            args.epochs,
+            args.min_count,
+            args.window,
+            args.seed,
+            args.token_column,
+        )
+    elif args.action == "split":
+        result = commands.split_command(
+            args.dictionary, args.train_out, args.test_out, args.test_size, args.seed
+        )
+    elif args.action == "align":
+        result = commands.align_command(
+            args.source,
+            args.target,
+            args.out,
+            args.target_out,
+            args.method,
+            args.dictionary,
+            args.refine,
+            args.normalise.split(",") if args.normalise else (),
+            args.max_words,
+            args.transliterate,
+            args.seed,
+        )
+    else:
+        result = commands.evaluate_command(args.source, args.target, args.dictionary, args.max_words)
+    print(json.dumps(result))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from babeltag.training.grid import run_grid
 
@@ -115,6 +156,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer, smaller runs (about 30 seconds)")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic languages, samples and models")
     p.set_defaults(run=_cmd_demo)
+
+    p = commands.add_parser("embeddings", help="train, align and evaluate cross-lingual word embeddings")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("train", help="train vectors on text (gensim skip-gram or fastText) -> .vec")
+    a.add_argument("inputs", nargs="+", help="text files (one sentence per line) or corpora (--format)")
+    a.add_argument("--out", required=True, help=".vec file to write")
+    a.add_argument("--format", choices=["text", "conllu", "conll"], default="text")
+    a.add_argument("--token-column", type=int, default=None, help="conll: the token column")
+    a.add_argument("--dim", type=int, default=100)
+    a.add_argument("--method", choices=["skipgram", "fasttext"], default="skipgram")
+    a.add_argument("--epochs", type=int, default=5)
+    a.add_argument("--min-count", type=int, default=1)
+    a.add_argument("--window", type=int, default=5)
+    a.add_argument("--seed", type=int, default=1)
+    a = actions.add_parser("split", help="split a bilingual dictionary into disjoint train/test source words")
+    a.add_argument("dictionary", help="'src tgt' per line (MUSE format)")
+    a.add_argument("--train-out", required=True)
+    a.add_argument("--test-out", required=True)
+    a.add_argument("--test-size", type=int, default=1500, help="source words in the test part")
+    a.add_argument("--seed", type=int, default=1)
+    a = actions.add_parser("align", help="map a source space into a target space")
+    a.add_argument("source", help="source .vec (or word2vec .bin)")
+    a.add_argument("target", help="target .vec")
+    a.add_argument("--out", required=True, help="the mapped source vectors (.vec)")
+    a.add_argument("--target-out", default=None, help="the target vectors, normalised the same way (.vec)")
+    a.add_argument("--method", choices=["identical", "dictionary", "adversarial"], default="identical")
+    a.add_argument("--dictionary", default=None, help="seed dictionary for --method dictionary")
+    a.add_argument("--refine", type=int, default=5, help="Procrustes + CSLS refinement rounds")
+    a.add_argument("--normalise", default="unit,center,unit", help="steps: unit, center, unitdim ('' = none)")
+    a.add_argument("--max-words", type=int, default=None, help="read only the first N words of each file")
+    a.add_argument(
+        "--transliterate", default=None, help="transliterate the source first, e.g. cyrillic-latin"
+    )
+    a.add_argument("--seed", type=int, default=1)
+    a = actions.add_parser(
+        "evaluate", help="bilingual lexicon induction P@1/5/10 (nearest neighbour and CSLS)"
+    )
+    a.add_argument("source", help="mapped source .vec")
+    a.add_argument("target", help="target .vec (normalised like the source)")
+    a.add_argument("--dictionary", required=True, help="test pairs 'src tgt' per line")
+    a.add_argument("--max-words", type=int, default=None)
+    p.set_defaults(run=_cmd_embeddings)
 
     p = commands.add_parser(
         "run", help="run an experiment grid (configs x seeds) and write its results table (markdown + JSON)"

@@ -239,6 +239,19 @@ def test_resume_skips_finished_runs_and_the_table_aggregates_seeds(
     )
 
     assert json.loads((out / "results.json").read_text()) == results
+    # a numeric first axis makes a learning curve: one line per value of the second axis
+    assert results["plots"]["learning_curve"] == str(out / "learning_curve.png")
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert grid_module.curve_points(results) == {
+        "slow": [
+            (4.0, cells[("4", "slow")]["test"]["mean"], cells[("4", "slow")]["test"]["std"]),
+            (8.0, 62.5, pytest.approx(2.1213, abs=1e-3)),
+        ],
+        "fast": [
+            (4.0, cells[("4", "fast")]["test"]["mean"], cells[("4", "fast")]["test"]["std"]),
+            (8.0, 72.5, pytest.approx(2.1213, abs=1e-3)),
+        ],
+    }
     markdown = (out / "results.md").read_text()
     assert "| dim \\ lr | slow | fast | fast - slow |" in markdown
     assert "| 8 | 62.50 ± 2.12 | 72.50 ± 2.12 | +10.00 |" in markdown

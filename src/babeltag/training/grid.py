@@ -551,6 +551,41 @@ def results_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def curve_points(results: dict[str, Any]) -> dict[str, list[tuple[float, float, float]]] | None:
+    """(x, mean, std) per value of the last axis when the first axis is numeric (a learning curve,
+    e.g. score against labelled sentences); None when the table is not a curve."""
+    axes = results["axes"]
+    if len(axes) != 2:
+        return None
+    x_axis, line_axis = axes[0]["name"], axes[1]["name"]
+    try:
+        [float(value) for value in axes[0]["values"]]
+    except ValueError:
+        return None
+    split = results["headline"]
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    for cell in results["cells"]:
+        summary = cell[split]
+        if summary["mean"] is None:
+            continue
+        line = points.setdefault(cell["cell"][line_axis], [])
+        line.append((float(cell["cell"][x_axis]), summary["mean"], summary["std"] or 0.0))
+    return points or None
+
+
 def write_results(results: dict[str, Any], out: Path) -> None:
+    points = curve_points(results)
+    if points is not None:
+        from babeltag.evaluation.plots import learning_curve
+
+        report = f"{results['dataset'] + ' ' if results.get('dataset') else ''}{results['headline']}"
+        path = learning_curve(
+            points,
+            out / "learning_curve.png",
+            xlabel=results["axes"][0]["name"],
+            ylabel=f"{report} {results['metric']}",
+            log_x=len({x for line in points.values() for x, _, _ in line}) > 2,
+        )
+        results["plots"] = {"learning_curve": str(path)}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (out / "results.md").write_text(results_markdown(results), encoding="utf-8")

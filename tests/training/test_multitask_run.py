@@ -469,3 +469,19 @@ def test_word_vectors_refused_for_a_word_table_shared_by_languages(data_dir: Pat
     with pytest.raises(ConfigError, match="shared by languages"):
         train_multitask(parse_multitask_config(config), out, data_dir, progress=False)
     assert not out.exists()
+
+
+def test_mixed_batches_train_every_dataset_in_one_update(data_dir: Path, tmp_path: Path) -> None:
+    """order: mixed puts sentences of several datasets in one update: each update's losses name
+    more than one dataset, and the per-dataset losses are all logged."""
+    config = one_dataset_config(
+        sampling={"proportions": "uniform", "order": "mixed", "epoch_unit": "updates", "epoch_size": 3}
+    )
+    config["datasets"]["pos_src"] = pos("syn_src")
+    config["training"]["batch_size"] = 16
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    epoch = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()][1]
+    assert set(epoch["loss"]) == {"ner_src", "pos_src"}
+    assert epoch["updates"] == 3 and epoch["sentences"] == 3 * 16
+    assert "mixed" in summary["schedule"]

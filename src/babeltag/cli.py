@@ -36,6 +36,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_embeddings(args: argparse.Namespace) -> int:
     from babeltag.embeddings import commands
+    from babeltag.embeddings.align import AdversarialSettings
 
     result: dict[str, object]
     if args.action == "train":
@@ -68,6 +69,13 @@ def _cmd_embeddings(args: argparse.Namespace) -> int:
             args.max_words,
             args.transliterate,
             args.seed,
+            AdversarialSettings(
+                hidden=tuple(int(h) for h in args.adversarial_hidden.split(",")),
+                most_frequent=args.adversarial_most_frequent,
+                epochs=args.adversarial_epochs,
+                epoch_size=args.adversarial_epoch_size,
+                device=args.device,
+            ),
         )
     else:
         result = commands.evaluate_command(args.source, args.target, args.dictionary, args.max_words)
@@ -160,7 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("embeddings", help="train, align and evaluate cross-lingual word embeddings")
     actions = p.add_subparsers(dest="action", required=True)
     a = actions.add_parser("train", help="train vectors on text (gensim skip-gram or fastText) -> .vec")
-    a.add_argument("inputs", nargs="+", help="text files (one sentence per line) or corpora (--format)")
+    a.add_argument(
+        "inputs",
+        nargs="+",
+        help="text files (one sentence per line) or corpora in --format; FORMAT:PATH gives one file's format",
+    )
     a.add_argument("--out", required=True, help=".vec file to write")
     a.add_argument("--format", choices=["text", "conllu", "conll"], default="text")
     a.add_argument("--token-column", type=int, default=None, help="conll: the token column")
@@ -190,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--transliterate", default=None, help="transliterate the source first, e.g. cyrillic-latin"
     )
     a.add_argument("--seed", type=int, default=1)
+    defaults = "MUSE's default, sized for 300-d fastText vectors on a GPU"
+    a.add_argument("--adversarial-hidden", default="2048,2048", help=f"discriminator layers ({defaults})")
+    a.add_argument("--adversarial-most-frequent", type=int, default=75000, help="words that take part")
+    a.add_argument("--adversarial-epochs", type=int, default=5)
+    a.add_argument("--adversarial-epoch-size", type=int, default=1_000_000, help="words per epoch")
+    a.add_argument("--device", default="cpu", help="adversarial training device (cpu, cuda)")
     a = actions.add_parser(
         "evaluate", help="bilingual lexicon induction P@1/5/10 (nearest neighbour and CSLS)"
     )

@@ -114,3 +114,33 @@ def test_align_with_mismatched_dimensions_is_a_clear_error(
     assert code == 2
     assert "4-dimensional" in capsys.readouterr().err
     assert not (tmp_path / "o.vec").exists()
+
+
+def test_train_reads_each_input_in_its_own_format(tmp_path: Path) -> None:
+    text = tmp_path / "raw.txt"
+    text.write_text("alpha beta gamma\n" * 10, encoding="utf-8")
+    conllu = tmp_path / "tagged.conllu"
+    conllu.write_text(
+        "".join(
+            "1\tdelta\t_\tNOUN\t_\t_\t0\troot\t_\t_\n2\tepsilon\t_\tVERB\t_\t_\t1\tdep\t_\t_\n\n"
+            for _ in range(10)
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "mixed.vec"
+    code = main(
+        [
+            "embeddings",
+            "train",
+            str(text),
+            f"conllu:{conllu}",
+            "--out",
+            str(out),
+            "--dim",
+            "4",
+            "--epochs",
+            "1",
+        ]
+    )
+    assert code == 0
+    assert set(read_vec(out).words) == {"alpha", "beta", "gamma", "delta", "epsilon"}

@@ -10,18 +10,29 @@ language, or ``model.word_embedding.pretrained``).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from babeltag.embeddings.align import learn_map, normalise
+from babeltag.embeddings.align import AdversarialSettings, learn_map, normalise
 from babeltag.embeddings.evaluate import bli_precision, read_dictionary, split_dictionary
-from babeltag.embeddings.train import sentences_from_files, train_embeddings
+from babeltag.embeddings.train import FORMATS, sentences_from_files, train_embeddings
 from babeltag.embeddings.transliterate import transliterate_vectors
 from babeltag.embeddings.vectors import WordVectors, read_vectors, write_vec
 from babeltag.errors import ConfigError
+
+
+class Corpora:
+    """Several corpora read one after the other, afresh on every pass (gensim makes several)."""
+
+    def __init__(self, parts: Sequence[Iterable[list[str]]]) -> None:
+        self.parts = parts
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for part in self.parts:
+            yield from part
 
 
 def train_command(
@@ -37,12 +48,15 @@ def train_command(
     token_column: int | None = None,
 ) -> dict[str, Any]:
     """Train monolingual vectors on the text of ``inputs`` (raw text or any corpus babeltag reads)."""
-    options: dict[str, Any] = {}
-    if token_column is not None:
-        if file_format != "conll":
-            raise ConfigError("--token-column applies to --format conll only")
-        options["token_column"] = token_column
-    sentences = sentences_from_files(list(inputs), file_format, **options)
+    by_format: dict[str, list[str]] = {}
+    for item in inputs:  # FORMAT:PATH overrides --format for one file (e.g. conllu:ud/en/train.conllu)
+        prefix, colon, rest = item.partition(":")
+        chosen, path = (prefix, rest) if colon and prefix in FORMATS else (file_format, item)
+        by_format.setdefault(chosen, []).append(path)
+    if token_column is not None and set(by_format) != {"conll"}:
+        raise ConfigError("--token-column applies to conll files only")
+    options: dict[str, Any] = {} if token_column is None else {"token_column": token_column}
+    sentences = Corpora([sentences_from_files(paths, f, **options) for f, paths in by_format.items()])
     start = time.perf_counter()
     vectors = train_embeddings(
         sentences, dim=dim, method=method, window=window, min_count=min_count, epochs=epochs, seed=seed
@@ -81,6 +95,7 @@ def align_command(
     max_words: int | None = None,
     transliterate: str | None = None,
     seed: int = 1,
+    adversarial: AdversarialSettings | None = None,
 ) -> dict[str, Any]:
     """Map ``source`` into the space of ``target``. Both are normalised the same way first, so the
     mapped source and the normalised target (``target_out``) are what belong together."""
@@ -93,7 +108,14 @@ def align_command(
     pairs = read_dictionary(dictionary) if dictionary else None
     start = time.perf_counter()
     W = learn_map(
-        src, tgt, method, pairs, refine_iterations, seed=seed, names=(Path(source).name, Path(target).name)
+        src,
+        tgt,
+        method,
+        pairs,
+        refine_iterations,
+        adversarial=adversarial,
+        seed=seed,
+        names=(Path(source).name, Path(target).name),
     )
     write_vec(WordVectors(src.words, (src.vectors @ W.T).astype(np.float32)), out)
     if target_out:

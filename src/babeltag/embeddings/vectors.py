@@ -74,7 +74,10 @@ def read_vec(
     the usual cause. Every row is checked, also those not kept.
     """
     words: list[str] = []
-    rows: list[np.ndarray] = []
+    # rows go straight into one float32 matrix (grown by doubling, or sized from the header), not a
+    # list of small arrays stacked at the end: that held every row twice at the peak
+    matrix = np.empty((0, 0), dtype=np.float32)
+    declared_count: int | None = None
     dim: int | None = None
     dim_from = ""  # where the expected dimension came from, for error messages
     seen: set[str] = set()
@@ -82,7 +85,7 @@ def read_vec(
         # fastText ends each row with a space before the newline; words never contain spaces.
         parts = line.rstrip().split(" ")
         if line_number == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-            dim = int(parts[1])
+            declared_count, dim = int(parts[0]), int(parts[1])
             if dim < 1:
                 raise DataError(path, 1, f"expected a 'count dim' header with dim >= 1, found {line!r}")
             dim_from = "as declared by the 'count dim' header on line 1"
@@ -105,8 +108,10 @@ def read_vec(
         word = parts[0]
         if word in seen or (keep is not None and word not in keep):
             continue
+        if len(words) == len(matrix):
+            matrix = _grown(matrix, dim, declared_count if keep is None else None, max_words)
         try:
-            rows.append(np.asarray(parts[1:], dtype=np.float32))
+            matrix[len(words)] = np.asarray(parts[1:], dtype=np.float32)
         except ValueError:
             hint = "; a 'count dim' header must be two whole numbers" if line_number == 1 and dim == 1 else ""
             raise DataError(path, line_number, f"vector components must be numbers{hint}") from None
@@ -116,8 +121,20 @@ def read_vec(
             break
     if dim is None:
         raise DataError(path, None, "no vectors found")
-    vectors = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
-    return WordVectors(words, vectors)
+    vectors = matrix[: len(words)] if len(words) == len(matrix) else matrix[: len(words)].copy()
+    return WordVectors(words, vectors.reshape(len(words), dim))
+
+
+def _grown(matrix: np.ndarray, dim: int, expected: int | None, cap: int | None) -> np.ndarray:
+    """A larger row buffer with the rows of ``matrix``: the expected row count when it is known
+    (header, no ``keep`` filter), otherwise double the size; never more than ``cap`` rows."""
+    rows = expected if expected and expected > len(matrix) else max(1024, 2 * len(matrix))
+    if cap is not None:
+        rows = min(rows, cap)
+    grown = np.empty((rows, dim), dtype=np.float32)
+    if len(matrix):
+        grown[: len(matrix)] = matrix
+    return grown
 
 
 def write_vec(vectors: WordVectors, path: str | Path, digits: int = 9) -> None:

@@ -271,6 +271,35 @@ class SamplingConfig(Section):
     )
 
 
+class AdversarialObjectiveConfig(Section):
+    """Language-adversarial training of the word encoder's states (Kim et al. 2017)."""
+
+    weight: float = Field(1.0, ge=0.0, description="weight of the discriminator loss")
+    schedule: Literal["constant", "linear", "ganin"] = Field(
+        "ganin", description="how the gradient reversal scale lambda grows over training"
+    )
+    max_lambda: float = Field(1.0, ge=0.0)
+    widths: list[int] = Field(default_factory=lambda: [3, 4, 5])
+    filters: int = Field(64, ge=1)
+    hidden: int = Field(100, ge=1)
+
+
+class BiLMObjectiveConfig(Section):
+    """Forward states predict the next word, backward states the previous one."""
+
+    weight: float = Field(1.0, ge=0.0)
+    output_words: int = Field(5000, ge=1, description="most frequent words predicted by name; the rest <unk>")
+
+
+#: the loss names the objectives log under (so no dataset may be called that)
+OBJECTIVE_LOSSES = ("adversarial", "bilm")
+
+
+class ObjectivesConfig(Section):
+    adversarial: AdversarialObjectiveConfig | None = None
+    bilm: BiLMObjectiveConfig | None = None
+
+
 class MultiTaskConfig(Section):
     """Several datasets, each a (task, language) pair, trained as one model whose parts are shared
     as ``sharing`` (or the named recipe) says."""
@@ -284,6 +313,9 @@ class MultiTaskConfig(Section):
     )
     sharing: SharingConfig = Field(default_factory=SharingConfig)
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    objectives: ObjectivesConfig = Field(
+        default_factory=ObjectivesConfig, description="extra losses on the word encoder's states"
+    )
     normalise: NormaliseConfig = Field(default_factory=NormaliseConfig)
     vocab: VocabConfig = Field(default_factory=VocabConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -296,6 +328,8 @@ class MultiTaskConfig(Section):
         for name in self.datasets:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"datasets.{name}: names may use letters, digits, _ and - only")
+            if name in OBJECTIVE_LOSSES:
+                raise ValueError(f"datasets.{name}: the name is taken by an objective's loss; choose another")
         if not self.targets():
             raise ValueError("datasets: no dataset has role: target (the one model selection is on)")
         if self.model.head.type == "classifier":

@@ -485,3 +485,43 @@ def test_mixed_batches_train_every_dataset_in_one_update(data_dir: Path, tmp_pat
     assert set(epoch["loss"]) == {"ner_src", "pos_src"}
     assert epoch["updates"] == 3 and epoch["sentences"] == 3 * 16
     assert "mixed" in summary["schedule"]
+
+
+def test_adversarial_and_bilm_objectives_train_and_are_saved(data_dir: Path, tmp_path: Path) -> None:
+    """Objectives log their own losses, their lambda follows the schedule, and the saved model
+    (objective parts included) loads back with the same weights."""
+    config = one_dataset_config(
+        objectives={
+            "adversarial": {"weight": 0.5, "schedule": "linear", "filters": 4, "hidden": 8},
+            "bilm": {"weight": 0.3, "output_words": 20},
+        },
+        sampling={"proportions": "uniform", "epoch_unit": "updates", "epoch_size": 4},
+    )
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    config["training"]["epochs"] = 2
+    parsed = parse_multitask_config(config)
+    train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    epoch = next(r for r in records if r.get("epoch") == 1)
+    assert {"adversarial", "bilm", "ner_src", "ner_rel"} <= set(epoch["loss"])
+    loaded = load_any_model(tmp_path / "run/model")
+    assert isinstance(loaded, LoadedMultiTaskModel)
+    names = set(loaded.model.parts)
+    assert {"objective/adversary", "objective/bilm/syn_src", "objective/bilm/syn_rel"} <= names
+    model = loaded.model
+    model.set_progress(0.25)
+    assert model.adversary is not None and model.adversary.reversal.scale == pytest.approx(0.25)
+
+
+def test_objectives_refused_with_a_recipe_and_for_one_language(data_dir: Path, tmp_path: Path) -> None:
+    config = one_dataset_config(recipe="lin2018", objectives={"bilm": {}})
+    config["model"] = {
+        **TINY_MODEL,
+        "char_encoder": {"type": "cnn", "char_dim": 4, "filters": 4},
+        "head": {"type": "crf"},
+    }
+    with pytest.raises(ConfigError, match="recipe lin2018 trains its task losses only"):
+        train_multitask(parse_multitask_config(config), tmp_path / "a", data_dir, progress=False)
+    config = one_dataset_config(objectives={"adversarial": {}})
+    with pytest.raises(ConfigError, match="all in one language"):
+        train_multitask(parse_multitask_config(config), tmp_path / "b", data_dir, progress=False)

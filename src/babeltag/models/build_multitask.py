@@ -32,6 +32,8 @@ from babeltag.heads.softmax import SoftmaxHead
 from babeltag.models.build import build_char_features, build_word_encoder, training_scheme
 from babeltag.models.model import Head, TaskModel
 from babeltag.models.multitask import MultiTaskModel
+from babeltag.objectives.adversarial import LanguageAdversary, LanguageDiscriminator
+from babeltag.objectives.language_model import BiLMObjective
 
 Module = TypeVar("Module", bound=nn.Module)
 
@@ -174,7 +176,46 @@ def build_multitask_model(
             m.dropout_kind,
             m.input_dropout,
         )
-    return MultiTaskModel(parts.modules, views)
+    adversary, language_models = build_objectives(config, vocabularies, parts, views)
+    schedule = config.objectives.adversarial
+    return MultiTaskModel(
+        parts.modules,
+        views,
+        adversary,
+        language_models,
+        (schedule.schedule, schedule.max_lambda) if schedule else ("constant", 1.0),
+    )
+
+
+def build_objectives(
+    config: MultiTaskConfig, vocabularies: SharedVocabularies, parts: Parts, views: Mapping[str, TaskModel]
+) -> tuple[LanguageAdversary | None, dict[str, BiLMObjective]]:
+    """The extra objectives the config asks for, over the word encoders' states."""
+    objectives = config.objectives
+    dims = {view.word_encoder.output_dim for view in views.values()}
+    if (objectives.adversarial or objectives.bilm) and len(dims) != 1:
+        raise ConfigError("objectives need every dataset's word encoder to give states of one size")
+    (D,) = dims
+    adversary = None
+    if objectives.adversarial is not None:
+        a = objectives.adversarial
+        languages = sorted({entry.language for entry in config.datasets.values()})
+        if len(languages) < 2:
+            raise ConfigError("objectives.adversarial: the datasets are all in one language; nothing to hide")
+        adversary = parts.get(
+            "objective/adversary",
+            lambda: LanguageAdversary(LanguageDiscriminator(D, languages, a.hidden, a.widths, a.filters)),
+        )
+    language_models: dict[str, BiLMObjective] = {}
+    if objectives.bilm is not None:
+        b = objectives.bilm
+        for name in config.datasets:  # one language model per word table
+            table = vocabularies.groups[name]["words"]
+            words = vocabularies.words[table]
+            language_models[name] = parts.get(
+                f"objective/bilm/{table}", lambda: BiLMObjective(D, len(words), b.output_words)
+            )
+    return adversary, language_models
 
 
 def check_recipe(config: MultiTaskConfig) -> None:
@@ -184,6 +225,11 @@ def check_recipe(config: MultiTaskConfig) -> None:
     checks = {"lin2018": lin2018.check, "yang2016": yang2016.check}
     if config.recipe in checks:
         checks[config.recipe](config)
+        if config.objectives.adversarial is not None or config.objectives.bilm is not None:
+            raise ConfigError(
+                f"objectives: recipe {config.recipe} trains its task losses only; use recipe: generic "
+                "for adversarial or language-model objectives"
+            )
 
 
 def build_for_config(
@@ -192,5 +238,6 @@ def build_for_config(
     """The recipe's own builder, or the generic one for ``recipe: generic``."""
     from babeltag.models.recipes import lin2018, yang2016
 
+    check_recipe(config)
     builders = {"generic": build_multitask_model, "lin2018": lin2018.build, "yang2016": yang2016.build}
     return builders[config.recipe](config, vocabularies, pretrained)

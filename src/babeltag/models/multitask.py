@@ -20,12 +20,32 @@ from torch import nn
 
 from babeltag.data.batching import Batch
 from babeltag.models.model import TaskModel
+from babeltag.objectives.adversarial import LanguageAdversary, lambda_schedule
+from babeltag.objectives.language_model import BiLMObjective
 
 
 class MultiTaskModel(nn.Module):
-    def __init__(self, parts: Mapping[str, nn.Module], views: Mapping[str, TaskModel]) -> None:
+    """``adversary`` and ``language_models`` (by dataset; datasets with one word table share one)
+    are extra objectives on each dataset's word-encoder states; they must be among ``parts`` (so
+    they are trained and saved)."""
+
+    def __init__(
+        self,
+        parts: Mapping[str, nn.Module],
+        views: Mapping[str, TaskModel],
+        adversary: LanguageAdversary | None = None,
+        language_models: Mapping[str, BiLMObjective] | None = None,
+        adversary_schedule: tuple[str, float] = ("constant", 1.0),
+    ) -> None:
         super().__init__()
         self.parts = nn.ModuleDict(dict(parts))
+        registered_parts = {id(part) for part in self.parts.values()}
+        for objective in [adversary, *(language_models or {}).values()]:
+            if objective is not None and id(objective) not in registered_parts:
+                raise ValueError("an objective must be one of the parts")
+        self.adversary = adversary
+        self.language_models = dict(language_models or {})
+        self.adversary_schedule = adversary_schedule
         # a plain dict: the views hold the same parts, and registering them would save those twice
         self.views: dict[str, TaskModel] = dict(views)
         registered = {id(p) for p in self.parameters()}
@@ -40,13 +60,30 @@ class MultiTaskModel(nn.Module):
             view.train(mode)
         return self
 
+    def set_progress(self, progress: float) -> None:
+        """The share of training done, in [0, 1]: sets the gradient-reversal scale lambda."""
+        if self.adversary is not None:
+            kind, maximum = self.adversary_schedule
+            self.adversary.reversal.scale = lambda_schedule(kind, progress, maximum)
+
     def forward(self, step: Sequence[tuple[str, Batch]]) -> dict[str, torch.Tensor]:
-        """Losses by dataset name for one update's batches (one dataset, or several when mixed)."""
+        """Losses by name for one update's batches (one dataset, or several when mixed): each
+        dataset's task loss under its own name, plus ``adversarial`` and ``bilm`` when configured."""
         losses: dict[str, torch.Tensor] = {}
+
+        def add(name: str, loss: torch.Tensor) -> None:
+            losses[name] = losses[name] + loss if name in losses else loss
+
         for name, batch in step:
             view = self.views[name]
-            loss = view(batch)[view.task]
-            losses[name] = losses[name] + loss if name in losses else loss
+            assert batch.label_ids is not None, "training batches need labels"
+            states = view.encode(batch)
+            add(name, view.head.loss(states, batch.label_ids, batch.mask))
+            if self.adversary is not None:
+                add("adversarial", self.adversary(states, batch.mask, view.language))
+            language_model = self.language_models.get(name)
+            if language_model is not None:
+                add("bilm", language_model(states, batch.word_ids, batch.mask))
         return losses
 
     def part_names_of(self, dataset: str) -> list[str]:

@@ -166,6 +166,11 @@ def loss_weights(config: MultiTaskConfig, splits: dict[str, DatasetSplits]) -> d
             weights[name] = target_size / len(splits[name].train)
         else:
             weights[name] = float(entry.loss_weight)
+    objectives = config.objectives
+    if objectives.adversarial is not None:
+        weights["adversarial"] = objectives.adversarial.weight
+    if objectives.bilm is not None:
+        weights["bilm"] = objectives.bilm.weight
     return weights
 
 

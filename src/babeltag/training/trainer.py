@@ -107,7 +107,10 @@ class Trainer:
             disable=None if self.progress is None else not self.progress,
             dynamic_ncols=True,
         )
-        for step in bar:
+        set_progress = getattr(self.model, "set_progress", None)  # e.g. a gradient-reversal schedule
+        for index, step in enumerate(bar):
+            if set_progress is not None:
+                set_progress((epoch - 1 + index / max(len(steps), 1)) / self.config.epochs)
             losses = self.model(source.inputs(step))
             loss = sum(self.loss_weights.get(name, 1.0) * value for name, value in losses.items())
             assert isinstance(loss, torch.Tensor)

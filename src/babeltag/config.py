@@ -220,6 +220,11 @@ class SharingConfig(Section):
     )
     word_embedding: Literal["per_language", "per_dataset", "all"] = "per_language"
     word_encoder: Literal["all", "per_language", "per_task", "per_dataset"] = "all"
+    private_encoder: Literal["none", "per_language"] = Field(
+        "none",
+        description="per_language: add a private word encoder per language, summed with the shared one "
+        "(Kim et al. 2017's common + private BiLSTMs); an adversary sees the shared one only",
+    )
     output: Literal["per_task", "per_dataset"] = Field(
         "per_task", description="the output linear layer and the CRF (per task = shared across languages)"
     )

@@ -400,3 +400,36 @@ def test_part_groups_name_who_shares_each_part() -> None:
     }
     assert groups["pos_src"]["word_encoder"] == "upos" and groups["pos_src"]["chars"] == "latin"
     assert part_groups(config, {})["ner_src"]["chars"] == "common"  # no script known: one shared group
+
+
+def test_common_and_private_encoders_sum_and_the_adversary_sees_the_common_one(data_dir: Path) -> None:
+    """Kim et al. 2017's wiring: states = common + private; a step on one language leaves the other
+    language's private encoder alone; encode_with_shared gives the common encoder's states."""
+    config = multitask(
+        {"pos_src": {**pos("syn_src"), "role": "target"}, "pos_rel": pos("syn_rel")},
+        sharing={"private_encoder": "per_language", "output": "per_dataset"},
+        objectives={"adversarial": {"filters": 4, "hidden": 8}},
+    )
+    model, vocabularies, train = build(config, data_dir)
+    assert {"word_encoder/all", "private_encoder/syn_src", "private_encoder/syn_rel"} <= set(model.parts)
+    view = model.views["pos_src"]
+    model.eval()
+    batch = batch_of(config, vocabularies, train, "pos_src")
+    with torch.no_grad():
+        states, shared = view.encode_with_shared(batch)
+        x = view.features(batch)
+        common = model.parts["word_encoder/all"](x, batch.mask)
+        private = model.parts["private_encoder/syn_src"](x, batch.mask)
+    assert torch.allclose(shared, common)
+    assert torch.allclose(states, common + private)
+
+    model.train()
+    before = snapshot(model)
+    optimizer = make_optimizer(model.parameters(), OptimizerConfig(type="sgd", lr=0.5))
+    losses = model([("pos_src", batch)])
+    assert set(losses) == {"pos_src", "adversarial"}
+    sum(losses.values()).backward()  # type: ignore[union-attr]
+    optimizer.step()
+    moved = {name.split(".")[1] for name in changed(model, before)}
+    assert {"word_encoder/all", "private_encoder/syn_src", "objective/adversary"} <= moved
+    assert "private_encoder/syn_rel" not in moved and "word_embedding/syn_rel" not in moved

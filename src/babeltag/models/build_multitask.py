@@ -23,6 +23,7 @@ from babeltag.data import tag_schemes
 from babeltag.data.shared_vocab import SharedVocabularies
 from babeltag.data.vocab import Vocabulary
 from babeltag.encoders.char import CharacterFeatures
+from babeltag.encoders.common_private import CommonPrivateEncoder
 from babeltag.encoders.embeddings import WordEmbedding
 from babeltag.errors import ConfigError
 from babeltag.heads.classifier import ClassifierHead
@@ -30,7 +31,7 @@ from babeltag.heads.crf import CRFHead, LinearChainCRF
 from babeltag.heads.gated import GatedOutput
 from babeltag.heads.softmax import SoftmaxHead
 from babeltag.models.build import build_char_features, build_word_encoder, training_scheme
-from babeltag.models.model import Head, TaskModel
+from babeltag.models.model import Head, TaskModel, WordEncoder
 from babeltag.models.multitask import MultiTaskModel
 from babeltag.objectives.adversarial import LanguageAdversary, LanguageDiscriminator
 from babeltag.objectives.language_model import BiLMObjective
@@ -138,9 +139,14 @@ def build_multitask_model(
                 f"chars/{group['chars']}", lambda: char_features_for(m.char_encoder, vocab.chars)
             )
         features_dim = word_embedding.output_dim + (char_features.output_dim if char_features else 0)
-        encoder = parts.get(
+        encoder: WordEncoder = parts.get(
             f"word_encoder/{group['word_encoder']}", lambda: build_word_encoder(m.word_encoder, features_dim)
         )
+        if config.sharing.private_encoder == "per_language":
+            private = parts.get(
+                f"private_encoder/{entry.language}", lambda: build_word_encoder(m.word_encoder, features_dim)
+            )
+            encoder = CommonPrivateEncoder(encoder, private)
         D, K = encoder.output_dim, len(vocab.labels)
         head: Head
         if entry.kind == "classification":

@@ -76,16 +76,32 @@ class TaskModel(nn.Module):
                 f"head expects {head.input_dim} inputs, the word encoder gives {word_encoder.output_dim}"
             )
 
-    def encode(self, batch: Batch) -> torch.Tensor:
-        """Contextual token states ``[B, T, D]`` (after output dropout)."""
+    def features(self, batch: Batch) -> torch.Tensor:
+        """Word and character features ``[B, T, F]``, after input dropout."""
         features = []
         if self.word_embedding is not None:
             features.append(self.word_embedding(batch.word_ids))
         if self.char_features is not None:
             features.append(self.char_features(batch.char_ids, batch.char_lengths, batch.word_types))
         x = features[0] if len(features) == 1 else torch.cat(features, dim=-1)
-        states = self.word_encoder(self.input_dropout(x), batch.mask)
-        return self.dropout(states)
+        return self.input_dropout(x)
+
+    def encode(self, batch: Batch) -> torch.Tensor:
+        """Contextual token states ``[B, T, D]`` (after output dropout)."""
+        return self.dropout(self.word_encoder(self.features(batch), batch.mask))
+
+    def encode_with_shared(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The states, and the part of them that a shared encoder computed: with a common + private
+        encoder (Kim et al. 2017) the common encoder's states, which a language adversary looks at;
+        otherwise the states themselves."""
+        x = self.features(batch)
+        common = getattr(self.word_encoder, "common", None)
+        private = getattr(self.word_encoder, "private", None)
+        if common is None or private is None:
+            states = self.dropout(self.word_encoder(x, batch.mask))
+            return states, states
+        shared = common(x, batch.mask)
+        return self.dropout(shared + private(x, batch.mask)), self.dropout(shared)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Losses by name (here just the task's own) for the trainer to weight and log."""

@@ -77,10 +77,10 @@ class MultiTaskModel(nn.Module):
         for name, batch in step:
             view = self.views[name]
             assert batch.label_ids is not None, "training batches need labels"
-            states = view.encode(batch)
+            states, shared = view.encode_with_shared(batch)
             add(name, view.head.loss(states, batch.label_ids, batch.mask))
-            if self.adversary is not None:
-                add("adversarial", self.adversary(states, batch.mask, view.language))
+            if self.adversary is not None:  # on what the shared encoder computed
+                add("adversarial", self.adversary(shared, batch.mask, view.language))
             language_model = self.language_models.get(name)
             if language_model is not None:
                 add("bilm", language_model(states, batch.word_ids, batch.mask))

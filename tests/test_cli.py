@@ -136,3 +136,12 @@ def test_compare_runs_mcnemar(
     result = json.loads(capsys.readouterr().out)
     assert result["a"]["score"] == result["b"]["score"]
     assert result["mcnemar"]["b"] == result["mcnemar"]["c"] == 0 and result["mcnemar"]["p_value"] == 1.0
+
+
+def test_data_download_of_conll2003_prints_instructions_and_fails_until_the_files_are_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data", "download", "conll2003", "--cache-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "not freely redistributable" in out and str(tmp_path / "ner" / "en") in out
+    assert not any(tmp_path.glob("ner/en/*"))  # nothing was fetched

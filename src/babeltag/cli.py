@@ -83,6 +83,17 @@ def _cmd_embeddings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_download(args: argparse.Namespace) -> int:
+    from babeltag.data.download import download, resolve
+
+    dataset = resolve(args.kind, treebank=args.treebank, version=args.version, lang=args.lang)
+    result = download(
+        dataset, cache_dir=args.cache_dir, base_url=args.mirror, progress=False if args.no_progress else None
+    )
+    print(result.report())
+    return 0 if result.ready else 1
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from babeltag.training.grid import run_grid
 
@@ -216,6 +227,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--dictionary", required=True, help="test pairs 'src tgt' per line")
     a.add_argument("--max-words", type=int, default=None)
     p.set_defaults(run=_cmd_embeddings)
+
+    p = commands.add_parser("data", help="get corpora: official sources into a local cache")
+    data_actions = p.add_subparsers(dest="action", required=True)
+    d = data_actions.add_parser(
+        "download",
+        help="download and verify a corpus into the cache, laid out like ../shared/data (use it as --data-dir)",
+    )
+    d.add_argument("kind", choices=["ud", "conll2002", "conll2003", "wikiann"])
+    d.add_argument("--treebank", default=None, help="ud: e.g. UD_Dutch-Alpino")
+    d.add_argument("--version", default=None, help="ud: release, e.g. 2.13")
+    d.add_argument("--lang", default=None, help="conll2002: es or nl; conll2003: en or de; wikiann: a code")
+    d.add_argument("--cache-dir", default=None, help="default: $BABELTAG_CACHE or the user cache directory")
+    d.add_argument("--mirror", default=None, help="fetch from this base URL instead of the original hosts")
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(run=_cmd_data_download)
 
     p = commands.add_parser(
         "run", help="run an experiment grid (configs x seeds) and write its results table (markdown + JSON)"

@@ -17,14 +17,16 @@ Each source file is streamed into a fresh directory under ``staging/`` while its
 A short body (fewer bytes than ``Content-Length``), a broken connection or a wrong checksum raises
 :class:`DownloadError`, and the staging directory is deleted: nothing half-written is left and the
 next call starts clean. The archive is then unpacked (refusing members with absolute paths or
-``..``), arranged into the dataset's directory inside staging, every file gzip-compressed as in the
-shared data, and a marker listing the sha256 of every source and every installed file is written
-beside them. Only then is the prepared directory renamed into place. A dataset whose marker matches
-and whose files all match their recorded sha256 is "present": no request is made.
+``..``), arranged into the dataset's directory inside staging, data files gzip-compressed as in the
+shared data (licences and READMEs stay plain text), and a marker listing the sha256 of every
+source and every installed file is written beside them. Only then is the prepared directory
+renamed into place. A dataset whose marker matches and whose files all match their recorded sha256
+is "present": no request is made.
 
 Several datasets can share a directory (two Dutch treebanks both live in ``ud/nl``). The prepared
 directory then also receives (hard links to) the other datasets' files before it replaces the old
-one, so installing one never disturbs another. Run one download at a time per cache.
+one, so installing one never disturbs another; the replacement is two renames (old aside, new in),
+the only moment the directory is absent. Run one download at a time per cache.
 
 Checksums: pinned or trusted on first use
 -----------------------------------------
@@ -63,6 +65,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -138,7 +141,8 @@ class DownloadResult:
         """What ``babeltag data download`` prints: where the files are, how to use and cite them."""
         dataset = self.dataset
         if self.status == "manual" and self.missing:
-            return f"{dataset.name} cannot be downloaded automatically.\n\n{dataset.instructions}"
+            instructions = dataset.instructions.replace("<cache>", str(self.data_dir))
+            return f"{dataset.name} cannot be downloaded automatically.\n\n{instructions}"
         how = {
             "installed": "downloaded" if self.fetched else "unpacked from files already downloaded",
             "present": "already present",
@@ -146,7 +150,6 @@ class DownloadResult:
         }[self.status]
         lines = [f"{dataset.name}: {how}, in {self.directory}"]
         lines += [f"  {path.relative_to(self.data_dir).as_posix()}" for path in self.files]
-        lines += [f"sha256 {digest} recorded for {url} (trust on first use)" for url, digest in self.trusted]
         lines += [
             "",
             f"Use it with --data-dir {self.data_dir} (configs name files relative to it, as above).",
@@ -418,7 +421,9 @@ def _conll2003_dataset(lang: str) -> Dataset:
         ),
     }[lang]
     encoding = (
-        "; they are ISO-8859-1 (latin-1): keep them so and set encoding: latin-1" if lang == "de" else ""
+        " (they are ISO-8859-1: do not convert them; configs read them with encoding: latin-1)"
+        if lang == "de"
+        else ""
     )
     instructions = (
         f"CoNLL-2003 {language} is not freely redistributable: the task released only the annotations, "
@@ -428,7 +433,7 @@ def _conll2003_dataset(lang: str) -> Dataset:
         "https://www.clips.uantwerpen.be/conll2003/ner/, unpack it and run "
         f"bin/make.{prefix} from its ner/ directory (edit the corpus location at the top of the script "
         f"if it is not on a mounted CD). This writes {prefix}.train, {prefix}.testa and {prefix}.testb.\n"
-        f"  3. Put them, gzip-compressed and unchanged{encoding}, where configs expect them:\n"
+        f"  3. Put them where configs expect them, gzip-compressed and otherwise unchanged{encoding}:\n"
         f"       mkdir -p <cache>/ner/{lang}\n"
         f"       gzip -c {prefix}.train > <cache>/ner/{lang}/train.txt.gz\n"
         f"       gzip -c {prefix}.testa > <cache>/ner/{lang}/dev.txt.gz\n"
@@ -970,9 +975,9 @@ def _read_checksums(cache: Path) -> dict[str, str]:
 def _write_checksums(cache: Path, record: Mapping[str, str]) -> None:
     """Write the record atomically: a temporary file beside it, then a rename."""
     path = cache / CHECKSUMS
-    handle, temporary = tempfile.mkstemp(prefix=".checksums-", dir=cache)
+    temporary = cache / f".{CHECKSUMS}.{os.getpid()}.{uuid.uuid4().hex}"
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with open(temporary, "x", encoding="utf-8") as out:
             json.dump(dict(sorted(record.items())), out, indent=2)
             out.write("\n")
         os.replace(temporary, path)

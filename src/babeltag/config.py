@@ -255,6 +255,22 @@ RECIPE_SHARING = {
         output="per_dataset",
         private_output="none",
     ),
+    # Kim et al. 2017: a char BiLSTM shared by all, word embeddings per language, a common BiLSTM
+    # shared by all and a private BiLSTM per language (summed), a softmax per dataset
+    "kim2017": SharingConfig(
+        chars="all",
+        word_embedding="per_language",
+        word_encoder="all",
+        private_encoder="per_language",
+        output="per_dataset",
+        private_output="none",
+    ),
+}
+
+#: What a recipe lets the config choose, and among which values: Kim et al.'s Table 1 variants
+#: turn the common (word_encoder: all) and private (private_encoder: per_language) encoders on and off.
+RECIPE_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
+    "kim2017": {"word_encoder": ("all", "per_language"), "private_encoder": ("none", "per_language")},
 }
 
 
@@ -309,7 +325,7 @@ class MultiTaskConfig(Section):
     """Several datasets, each a (task, language) pair, trained as one model whose parts are shared
     as ``sharing`` (or the named recipe) says."""
 
-    recipe: Literal["generic", "lin2018", "yang2016"] = Field(
+    recipe: Literal["generic", "lin2018", "yang2016", "kim2017"] = Field(
         "generic", description="generic: parts shared as `sharing` says; a recipe fixes the sharing"
     )
     datasets: dict[str, MultiDatasetEntry]
@@ -347,22 +363,36 @@ class MultiTaskConfig(Section):
                 "e.g. word_vectors: {nl: vectors/nl.vec}"
             )
         if self.recipe != "generic":
-            fixed = RECIPE_SHARING[self.recipe]
-            if self.sharing != fixed:
-                conflicts = [
-                    key
-                    for key in self.sharing.model_fields_set
-                    if getattr(self.sharing, key) != getattr(fixed, key)
-                ]
-                if conflicts:
-                    raise ValueError(
-                        f"sharing: recipe {self.recipe} fixes what is shared ({fixed.model_dump()}), but the "
-                        f"config sets {', '.join(conflicts)} otherwise; remove them or use recipe: generic"
-                    )
-                self.sharing = fixed
+            self._apply_recipe_sharing()
         for name in self.datasets:
             self.dataset_view(name)  # each dataset must make a valid single-task configuration
         return self
+
+    def _apply_recipe_sharing(self) -> None:
+        """A recipe fixes what is shared, except the choices RECIPE_CHOICES leaves to the config."""
+        fixed = RECIPE_SHARING[self.recipe]
+        choices = RECIPE_CHOICES.get(self.recipe, {})
+        given = self.sharing.model_fields_set if "sharing" in self.model_fields_set else set()
+        conflicts = []
+        resolved = fixed.model_copy()
+        for key in given:
+            value = getattr(self.sharing, key)
+            if key in choices and value in choices[key]:
+                setattr(resolved, key, value)
+            elif value != getattr(fixed, key):
+                allowed = f" (it allows {', '.join(choices[key])})" if key in choices else ""
+                conflicts.append(f"{key}: {value}{allowed}")
+        if conflicts:
+            raise ValueError(
+                f"sharing: recipe {self.recipe} fixes what is shared ({fixed.model_dump()}), but the config "
+                f"sets {'; '.join(conflicts)}; remove them or use recipe: generic"
+            )
+        if resolved.word_encoder == "per_language" and resolved.private_encoder == "per_language":
+            raise ValueError(
+                "sharing: a private encoder beside a per-language word encoder is the same thing twice"
+            )
+        if self.sharing != resolved:
+            self.sharing = resolved
 
     def targets(self) -> list[str]:
         return [name for name, entry in self.datasets.items() if entry.role == "target"]

@@ -433,3 +433,59 @@ def test_common_and_private_encoders_sum_and_the_adversary_sees_the_common_one(d
     moved = {name.split(".")[1] for name in changed(model, before)}
     assert {"word_encoder/all", "private_encoder/syn_src", "objective/adversary"} <= moved
     assert "private_encoder/syn_rel" not in moved and "word_embedding/syn_rel" not in moved
+
+
+KIM_MODEL = {
+    "char_encoder": {"type": "lstm", "char_dim": 4, "hidden": 4},
+    "word_encoder": {"type": "lstm", "hidden": 8},
+    "head": {"type": "softmax"},
+}
+
+
+@pytest.mark.parametrize(
+    "sharing",
+    [
+        {},  # c,p (the recipe's default)
+        {"private_encoder": "none"},  # c
+        {"word_encoder": "per_language", "private_encoder": "none"},  # p
+    ],
+)
+@pytest.mark.parametrize("objectives", [{}, {"bilm": {"output_words": 10}, "adversarial": {"filters": 4}}])
+def test_kim2017_variants_wire_what_their_sharing_says(
+    sharing: dict[str, str], objectives: dict[str, Any], data_dir: Path
+) -> None:
+    """Kim et al.'s Table 1 variants: the recipe and the generic builder given the resolved sharing
+    make the same parts with the same tensors."""
+    config = multitask(
+        {"pos_src": {**pos("syn_src"), "role": "target"}, "pos_rel": pos("syn_rel")},
+        recipe="kim2017",
+        model=KIM_MODEL,
+        sharing=sharing,
+        objectives=objectives,
+    )
+    from_recipe, vocabularies, _ = build(config, data_dir)
+    generic = build_multitask_model(config, vocabularies)
+    assert sorted(from_recipe.parts) == sorted(generic.parts)
+    shapes = {key: tuple(t.shape) for key, t in from_recipe.state_dict().items()}
+    assert shapes == {key: tuple(t.shape) for key, t in generic.state_dict().items()}
+    has_common = sharing.get("word_encoder", "all") == "all"
+    has_private = sharing.get("private_encoder", "per_language") == "per_language" or not has_common
+    assert ("word_encoder/all" in from_recipe.parts) == has_common
+    assert any(name.endswith("/syn_rel") and "encoder" in name for name in from_recipe.parts) == has_private
+
+
+def test_kim2017_refuses_sharing_it_does_not_offer() -> None:
+    with pytest.raises(ConfigError, match="it allows"):
+        multitask(
+            {"pos_src": {**pos("syn_src"), "role": "target"}},
+            recipe="kim2017",
+            model=KIM_MODEL,
+            sharing={"word_encoder": "per_task"},
+        )
+    with pytest.raises(ConfigError, match="output: per_task"):
+        multitask(
+            {"pos_src": {**pos("syn_src"), "role": "target"}},
+            recipe="kim2017",
+            model=KIM_MODEL,
+            sharing={"output": "per_task"},
+        )

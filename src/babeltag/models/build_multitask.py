@@ -226,24 +226,30 @@ def build_objectives(
 
 def check_recipe(config: MultiTaskConfig) -> None:
     """Refuse a config whose parts the recipe does not build (before any data is read)."""
-    from babeltag.models.recipes import lin2018, yang2016
+    from babeltag.models.recipes import kim2017, lin2018, yang2016
 
-    checks = {"lin2018": lin2018.check, "yang2016": yang2016.check}
+    checks = {"lin2018": lin2018.check, "yang2016": yang2016.check, "kim2017": kim2017.check}
     if config.recipe in checks:
         checks[config.recipe](config)
-        if config.objectives.adversarial is not None or config.objectives.bilm is not None:
-            raise ConfigError(
-                f"objectives: recipe {config.recipe} trains its task losses only; use recipe: generic "
-                "for adversarial or language-model objectives"
-            )
+    with_objectives = config.objectives.adversarial is not None or config.objectives.bilm is not None
+    if config.recipe in ("lin2018", "yang2016") and with_objectives:
+        raise ConfigError(
+            f"objectives: recipe {config.recipe} trains its task losses only; use recipe: generic "
+            "for adversarial or language-model objectives"
+        )
 
 
 def build_for_config(
     config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
 ) -> MultiTaskModel:
     """The recipe's own builder, or the generic one for ``recipe: generic``."""
-    from babeltag.models.recipes import lin2018, yang2016
+    from babeltag.models.recipes import kim2017, lin2018, yang2016
 
     check_recipe(config)
-    builders = {"generic": build_multitask_model, "lin2018": lin2018.build, "yang2016": yang2016.build}
+    builders = {
+        "generic": build_multitask_model,
+        "lin2018": lin2018.build,
+        "yang2016": yang2016.build,
+        "kim2017": kim2017.build,
+    }
     return builders[config.recipe](config, vocabularies, pretrained)

@@ -188,6 +188,12 @@ class MultiDatasetEntry(DatasetConfig):
     labelling_rate: float | None = Field(
         None, gt=0.0, le=1.0, description="keep this share of the training sentences labelled"
     )
+    held_out_dev: int | None = Field(
+        None,
+        ge=1,
+        description="hold out a seeded sample of N training sentences as the dev set (for corpora with no "
+        "dev file, e.g. a target whose official dev set is the pool of labelled data)",
+    )
     sample_seed: int | None = Field(None, description="seed of the labelled sample; null = training.seed")
     keep_unlabelled: bool = Field(
         False, description="keep the unsampled rest as unlabelled text (for auxiliary objectives)"
@@ -204,6 +210,8 @@ class MultiDatasetEntry(DatasetConfig):
             raise ValueError("give labelled_sentences or labelling_rate, not both")
         if isinstance(self.loss_weight, float) and self.loss_weight < 0:
             raise ValueError("loss_weight must be >= 0")
+        if self.held_out_dev is not None and self.dev is not None:
+            raise ValueError("give a dev file or held_out_dev, not both")
         return self
 
     def single(self) -> DatasetConfig:

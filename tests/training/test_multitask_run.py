@@ -525,3 +525,34 @@ def test_objectives_refused_with_a_recipe_and_for_one_language(data_dir: Path, t
     config = one_dataset_config(objectives={"adversarial": {}})
     with pytest.raises(ConfigError, match="all in one language"):
         train_multitask(parse_multitask_config(config), tmp_path / "b", data_dir, progress=False)
+
+
+def test_held_out_dev_comes_out_of_the_training_pool_before_the_labelled_sample(data_dir: Path) -> None:
+    """Kim et al.'s low-resource setting: one pool gives a held-out dev set, a labelled sample and
+    unlabelled text, all disjoint, and together the whole pool."""
+    from babeltag.training.multitask_run import read_datasets
+
+    config = one_dataset_config()
+    config["datasets"]["ner_src"].pop("dev", None)
+    config["datasets"]["ner_src"].update(
+        held_out_dev=15, labelled_sentences=20, keep_unlabelled=True, sample_seed=3
+    )
+    parsed = parse_multitask_config(config)
+    splits = read_datasets(parsed, data_dir)["ner_src"]
+    assert splits.dev is not None
+    assert (len(splits.dev), len(splits.train), len(splits.unlabelled)) == (15, 20, 60 - 35)
+    pool = [tuple(e.tokens) for e in read_split(parsed.datasets["ner_src"].single(), "train", data_dir)]
+    dev, train, rest = (
+        [tuple(e.tokens) for e in part] for part in (splits.dev, splits.train, splits.unlabelled)
+    )
+    assert sorted(dev + train + rest) == sorted(pool)
+    assert all(e.labels is not None for e in splits.dev)
+    again = read_datasets(parsed, data_dir)["ner_src"]
+    assert [e.tokens for e in again.dev or []] == [list(t) for t in dev]  # seeded
+
+
+def test_held_out_dev_with_a_dev_file_is_refused() -> None:
+    config = one_dataset_config()
+    config["datasets"]["ner_src"]["held_out_dev"] = 5
+    with pytest.raises(ConfigError, match="held_out_dev"):
+        parse_multitask_config(config)

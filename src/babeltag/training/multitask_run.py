@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,19 +70,38 @@ def read_dataset(
 ) -> DatasetSplits:
     data = entry.single()
     train = read_split(data, "train", data_dir)
+    seed = entry.sample_seed if entry.sample_seed is not None else default_seed
+    dev = read_split(data, "dev", data_dir) if data.dev else None
+    if entry.held_out_dev is not None:  # the dev set comes out of the training file, before sampling
+        if entry.held_out_dev >= len(train):
+            raise ConfigError(
+                f"datasets.{name}: held_out_dev is {entry.held_out_dev} but the training file has "
+                f"{len(train)} sentences"
+            )
+        dev, train = split_off(train, entry.held_out_dev, seed)
     labelled, rest = sample_labelled(
         train,
         sentences=entry.labelled_sentences,
         rate=entry.labelling_rate,
-        seed=entry.sample_seed if entry.sample_seed is not None else default_seed,
+        seed=seed,
         source=f"datasets.{name}",
     )
     return DatasetSplits(
         train=labelled,
         unlabelled=rest if entry.keep_unlabelled else [],
-        dev=read_split(data, "dev", data_dir) if data.dev else None,
+        dev=dev,
         test=read_split(data, "test", data_dir) if data.test else None,
         train_file_sentences=len(train),
+    )
+
+
+def split_off(examples: list[Example], count: int, seed: int) -> tuple[list[Example], list[Example]]:
+    """A seeded sample of ``count`` examples and the rest, both in file order. The sample is drawn
+    with a seed of its own (``seed`` + 1,000,003) so it does not mirror the labelled sample's draw."""
+    chosen = set(random.Random(seed + 1_000_003).sample(range(len(examples)), count))
+    return (
+        [e for i, e in enumerate(examples) if i in chosen],
+        [e for i, e in enumerate(examples) if i not in chosen],
     )
 
 

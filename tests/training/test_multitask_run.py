@@ -556,3 +556,35 @@ def test_held_out_dev_with_a_dev_file_is_refused() -> None:
     config["datasets"]["ner_src"]["held_out_dev"] = 5
     with pytest.raises(ConfigError, match="held_out_dev"):
         parse_multitask_config(config)
+
+
+def test_unlabelled_text_trains_the_objectives_only(data_dir: Path, tmp_path: Path) -> None:
+    """keep_unlabelled text comes with each labelled batch of its dataset, unlabelled, and adds to
+    the bi-LM (and adversary) but never to the task loss."""
+    from babeltag.training.multitask_run import MultiDatasetSource, read_datasets
+
+    config = one_dataset_config(objectives={"bilm": {"output_words": 20}})
+    config["datasets"]["ner_src"].update(labelled_sentences=20, keep_unlabelled=True)
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    assert summary["datasets"]["ner_src"]["train"] == 20
+
+    splits = read_datasets(parsed, data_dir)["ner_src"]
+    loaded = load_any_model(tmp_path / "run/model")
+    assert isinstance(loaded, LoadedMultiTaskModel)
+    vocab = loaded.vocabularies.of("ner_src")
+    normaliser = normaliser_of(parsed.dataset_view("ner_src"))
+    scheme = training_scheme(parsed.dataset_view("ner_src"))
+    labelled = TensorDataset(to_scheme(splits.train, "iob2", scheme), vocab, normaliser, "token")
+    text = TensorDataset(splits.unlabelled, vocab, normaliser, None)
+    source = MultiDatasetSource({"ner_src": labelled}, None, {"ner_src": text})  # type: ignore[arg-type]
+    batches = source.inputs([("ner_src", [0, 1, 2, 3])])
+    assert [name for name, _ in batches] == ["ner_src", "ner_src"]
+    assert batches[0][1].label_ids is not None and batches[1][1].label_ids is None
+    assert len(batches[1][1]) == 4
+    model = loaded.model
+    model.train()
+    only_text = model([batches[1]])
+    assert set(only_text) == {"bilm"}
+    both = model(batches)
+    assert set(both) == {"ner_src", "bilm"}

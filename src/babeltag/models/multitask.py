@@ -68,7 +68,8 @@ class MultiTaskModel(nn.Module):
 
     def forward(self, step: Sequence[tuple[str, Batch]]) -> dict[str, torch.Tensor]:
         """Losses by name for one update's batches (one dataset, or several when mixed): each
-        dataset's task loss under its own name, plus ``adversarial`` and ``bilm`` when configured."""
+        dataset's task loss under its own name, plus ``adversarial`` and ``bilm`` when configured.
+        A batch without labels (unlabelled text of a dataset's language) adds to the objectives only."""
         losses: dict[str, torch.Tensor] = {}
 
         def add(name: str, loss: torch.Tensor) -> None:
@@ -76,9 +77,9 @@ class MultiTaskModel(nn.Module):
 
         for name, batch in step:
             view = self.views[name]
-            assert batch.label_ids is not None, "training batches need labels"
             states, shared = view.encode_with_shared(batch)
-            add(name, view.head.loss(states, batch.label_ids, batch.mask))
+            if batch.label_ids is not None:  # unlabelled text trains the objectives below only
+                add(name, view.head.loss(states, batch.label_ids, batch.mask))
             if self.adversary is not None:  # on what the shared encoder computed
                 add("adversarial", self.adversary(shared, batch.mask, view.language))
             language_model = self.language_models.get(name)

@@ -161,17 +161,35 @@ def pretrained_by_group(
 
 
 class MultiDatasetSource:
-    """The Trainer's view of a multi-dataset epoch: the schedule's steps, tensorised when used."""
+    """The Trainer's view of a multi-dataset epoch: the schedule's steps, tensorised when used.
 
-    def __init__(self, datasets: dict[str, TensorDataset], schedule: Schedule) -> None:
+    With ``unlabelled`` text for a dataset, each of its batches comes with a batch of the same size
+    drawn at random from that text, on which only the label-free objectives (bi-LM, adversary) train.
+    """
+
+    def __init__(
+        self,
+        datasets: dict[str, TensorDataset],
+        schedule: Schedule,
+        unlabelled: dict[str, TensorDataset] | None = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
         self.datasets = datasets
         self.schedule = schedule
+        self.unlabelled = unlabelled or {}
+        self.generator = generator or np.random.default_rng(0)
 
     def epoch(self) -> list[Step]:
         return self.schedule.epoch()
 
     def inputs(self, step: Step) -> list[tuple[str, Batch]]:
-        return [(name, self.datasets[name].batch(indices)) for name, indices in step]
+        batches = [(name, self.datasets[name].batch(indices)) for name, indices in step]
+        for name, indices in step:
+            text = self.unlabelled.get(name)
+            if text is not None and len(text):
+                drawn = self.generator.choice(len(text), size=min(len(indices), len(text)), replace=False)
+                batches.append((name, text.batch(sorted(drawn.tolist()))))
+        return batches
 
     def sentences(self, step: Step) -> int:
         return sum(len(indices) for _, indices in step)
@@ -340,7 +358,17 @@ def train_multitask(
         progress,
         loss_weights=weights,
     )
-    result = trainer.fit(MultiDatasetSource(tensors, schedule))
+    # unlabelled text feeds the label-free objectives, when there are any
+    with_objectives = config.objectives.bilm is not None or config.objectives.adversarial is not None
+    unlabelled = {
+        name: TensorDataset(s.unlabelled, vocabularies.of(name), normaliser, label_kind=None)
+        for name, s in splits.items()
+        if with_objectives and s.unlabelled
+    }
+    source = MultiDatasetSource(
+        tensors, schedule, unlabelled, np.random.default_rng(config.training.seed + 1)
+    )
+    result = trainer.fit(source)
     if not targets_with_dev:
         save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
 

@@ -94,6 +94,14 @@ def _cmd_data_download(args: argparse.Namespace) -> int:
     return 0 if result.ready else 1
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from babeltag.training.grid import report_grid
+
+    result = report_grid(args.out_dir, args.grid)
+    print(json.dumps(result))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from babeltag.training.grid import run_grid
 
@@ -256,6 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="write the resolved configs, run nothing")
     p.set_defaults(run=_cmd_run)
+
+    p = commands.add_parser(
+        "report", help="rebuild a grid's results table, CSV and plot from its finished runs (runs nothing)"
+    )
+    p.add_argument("out_dir", help="the --out directory of `babeltag run`")
+    p.add_argument(
+        "--grid", default=None, help="grid file (default: the one the directory's grid.yaml names)"
+    )
+    p.set_defaults(run=_cmd_report)
 
     p = commands.add_parser("evaluate", help="score a saved model on a labelled file")
     p.add_argument("model", help="model directory (run_dir/model)")

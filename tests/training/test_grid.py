@@ -260,6 +260,16 @@ def test_resume_skips_finished_runs_and_the_table_aggregates_seeds(
     launched.clear()  # everything is finished now: nothing runs again
     assert run_grid(path, out)["cells"] == results["cells"] and launched == []
 
+    # `babeltag report` rebuilds the tables from the runs alone
+    for name in ("results.json", "results.md", "results.csv", "learning_curve.png"):
+        (out / name).unlink()
+    rebuilt = grid_module.report_grid(out)
+    assert rebuilt["cells"] == results["cells"] and launched == []
+    assert (out / "results.md").read_text() == markdown
+    header, first_row = (out / "results.csv").read_text().splitlines()[:2]
+    assert header == "dim,lr,test_mean,test_std,test_n,dev_mean,dev_std,dev_n"
+    assert first_row.startswith("4,slow,79.5,")
+
 
 def test_failed_runs_are_listed_after_the_table_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -573,6 +573,22 @@ def curve_points(results: dict[str, Any]) -> dict[str, list[tuple[float, float, 
     return points or None
 
 
+def report_grid(out_dir: str | Path, grid_path: str | Path | None = None) -> dict[str, Any]:
+    """Rebuild results.json, results.md, results.csv and the plot of a grid's output directory from
+    the runs' saved metrics, running nothing (unfinished runs are listed as such). The grid file is
+    the one ``grid.yaml`` in the directory names, unless ``grid_path`` is given."""
+    out = Path(out_dir)
+    if grid_path is None:
+        resolved = out / "grid.yaml"
+        if not resolved.is_file():
+            raise ConfigError(f"{out}: no grid.yaml here; is it the --out directory of `babeltag run`?")
+        grid_path = str(read_raw_config(resolved, "grid record")["grid"])
+    grid = load_grid(grid_path)
+    results = collect_results(grid, plan_runs(grid, out), out)
+    write_results(results, out)
+    return results
+
+
 def write_results(results: dict[str, Any], out: Path) -> None:
     points = curve_points(results)
     if points is not None:
@@ -587,5 +603,22 @@ def write_results(results: dict[str, Any], out: Path) -> None:
             log_x=len({x for line in points.values() for x, _, _ in line}) > 2,
         )
         results["plots"] = {"learning_curve": str(path)}
+    results.setdefault("files", {})["csv"] = str(write_csv(results, out / "results.csv"))
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
+
+
+def write_csv(results: dict[str, Any], path: Path) -> Path:
+    """One row per cell: the axis values, then mean, std, n per split (for spreadsheets and plots)."""
+    from babeltag.evaluation.plots import results_csv
+
+    rows = []
+    for cell in results["cells"]:
+        row: dict[str, Any] = dict(cell["cell"])
+        for split in results["splits"]:
+            summary = cell[split]
+            row.update(
+                {f"{split}_mean": summary["mean"], f"{split}_std": summary["std"], f"{split}_n": summary["n"]}
+            )
+        rows.append(row)
+    return results_csv(rows, path)

@@ -308,6 +308,14 @@ class AdversarialObjectiveConfig(Section):
         "ganin", description="how the gradient reversal scale lambda grows over training"
     )
     max_lambda: float = Field(1.0, ge=0.0)
+    training: Literal["reversal", "separate"] = Field(
+        "reversal",
+        description="reversal: the discriminator trains in the main update through gradient reversal; "
+        "separate: it has its own optimiser and critic_steps updates before each main update (MAN, "
+        "Chen et al. 2019), and the main update only reverses its gradient into the encoder",
+    )
+    critic_steps: int = Field(5, ge=1, description="separate: discriminator updates per main update")
+    critic_lr: float = Field(1e-3, gt=0, description="separate: the discriminator's Adam learning rate")
     widths: list[int] = Field(default_factory=lambda: [3, 4, 5])
     filters: int = Field(64, ge=1)
     hidden: int = Field(100, ge=1)

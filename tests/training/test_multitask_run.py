@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -588,3 +589,56 @@ def test_unlabelled_text_trains_the_objectives_only(data_dir: Path, tmp_path: Pa
     assert set(only_text) == {"bilm"}
     both = model(batches)
     assert set(both) == {"ner_src", "bilm"}
+
+
+def test_separate_discriminator_training_updates_it_only_in_critic_steps(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """MAN-style training: the discriminator has its own optimiser and k updates per main update;
+    the main optimiser holds none of its parameters, and training runs end to end."""
+    from babeltag.training.log import RunLog
+    from babeltag.training.multitask_run import MultiDatasetSource
+    from babeltag.training.trainer import Trainer
+
+    config = one_dataset_config(
+        objectives={"adversarial": {"training": "separate", "critic_steps": 2, "filters": 4, "hidden": 8}},
+        sampling={"proportions": "uniform", "epoch_unit": "updates", "epoch_size": 3},
+    )
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    assert summary["epochs_run"] == 1
+
+    loaded = load_any_model(tmp_path / "run/model")
+    assert isinstance(loaded, LoadedMultiTaskModel)
+    model = loaded.model
+    model.train_discriminator_separately(steps=2, lr=0.01)
+    trainer = Trainer(model, parsed.training, RunLog(None, io.StringIO()))
+    critic_ids = {id(p) for p in model.critic.parameters()}  # type: ignore[union-attr]
+    in_main = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
+    assert critic_ids and not critic_ids & in_main
+    assert critic_ids <= {id(p) for group in trainer.critic_optimizer.param_groups for p in group["params"]}  # type: ignore[union-attr]
+
+    normaliser = normaliser_of(parsed.dataset_view("ner_src"))
+    tensors = {
+        name: TensorDataset(
+            to_scheme(
+                read_split(parsed.datasets[name].single(), "train", data_dir),
+                "iob2",
+                training_scheme(parsed.dataset_view(name)),
+            ),
+            loaded.vocabularies.of(name),
+            normaliser,
+            "token",
+        )
+        for name in ("ner_src", "ner_rel")
+    }
+
+    class OneStep:
+        batch_size = 8
+
+    source = MultiDatasetSource(tensors, OneStep(), {}, np.random.default_rng(0))  # type: ignore[arg-type]
+    discriminator = {k: v.clone() for k, v in model.critic.discriminator.state_dict().items()}  # type: ignore[union-attr]
+    trainer.train_critic(source, [("ner_src", [0, 1, 2])])
+    after = model.critic.discriminator.state_dict()  # type: ignore[union-attr]
+    assert any(not torch.equal(after[k], v) for k, v in discriminator.items())  # the critic moved it

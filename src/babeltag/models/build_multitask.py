@@ -183,14 +183,28 @@ def build_multitask_model(
             m.input_dropout,
         )
     adversary, language_models = build_objectives(config, vocabularies, parts, views)
-    schedule = config.objectives.adversarial
-    return MultiTaskModel(
+    return with_objectives(config, parts, views, adversary, language_models)
+
+
+def with_objectives(
+    config: MultiTaskConfig,
+    parts: Parts,
+    views: Mapping[str, TaskModel],
+    adversary: LanguageAdversary | None,
+    language_models: Mapping[str, BiLMObjective],
+) -> MultiTaskModel:
+    """The model, with the objectives' schedule and (MAN) separate discriminator training set."""
+    settings = config.objectives.adversarial
+    model = MultiTaskModel(
         parts.modules,
         views,
         adversary,
         language_models,
-        (schedule.schedule, schedule.max_lambda) if schedule else ("constant", 1.0),
+        (settings.schedule, settings.max_lambda) if settings else ("constant", 1.0),
     )
+    if settings is not None and settings.training == "separate":
+        model.train_discriminator_separately(settings.critic_steps, settings.critic_lr)
+    return model
 
 
 def build_objectives(

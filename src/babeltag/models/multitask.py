@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from babeltag.data.batching import Batch
@@ -46,6 +47,7 @@ class MultiTaskModel(nn.Module):
         self.adversary = adversary
         self.language_models = dict(language_models or {})
         self.adversary_schedule = adversary_schedule
+        self.critic: AdversaryCritic | None = None
         # a plain dict: the views hold the same parts, and registering them would save those twice
         self.views: dict[str, TaskModel] = dict(views)
         registered = {id(p) for p in self.parameters()}
@@ -53,6 +55,13 @@ class MultiTaskModel(nn.Module):
             stray = [n for n, p in view.named_parameters() if id(p) not in registered]
             if stray:
                 raise ValueError(f"dataset {name}: parameters not in any shared part: {stray[:3]}")
+
+    def train_discriminator_separately(self, steps: int, lr: float) -> None:
+        """MAN-style: the discriminator gets its own optimiser and ``steps`` updates per main update
+        (run by the Trainer through ``self.critic``); the main update leaves it alone."""
+        if self.adversary is None:
+            raise ValueError("no adversary to train separately")
+        self.critic = AdversaryCritic(self, steps, lr)
 
     def train(self, mode: bool = True) -> MultiTaskModel:
         super().train(mode)
@@ -91,3 +100,30 @@ class MultiTaskModel(nn.Module):
         """The names of the parts a dataset's model uses (for logs and tests)."""
         used = {id(p) for p in self.views[dataset].parameters()}
         return [name for name, part in self.parts.items() if any(id(p) in used for p in part.parameters())]
+
+
+class AdversaryCritic:
+    """The discriminator's own training (MAN): its loss on the shared states of some batches, with
+    no gradient reaching the encoder. The Trainer runs ``steps`` Adam updates of ``parameters()``
+    on it before each main update, and keeps these parameters out of the main optimiser."""
+
+    def __init__(self, model: MultiTaskModel, steps: int, lr: float) -> None:
+        assert model.adversary is not None
+        self.model = model
+        self.discriminator = model.adversary.discriminator
+        self.steps = steps
+        self.lr = lr
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.discriminator.parameters())
+
+    def loss(self, batches: Sequence[tuple[str, Batch]]) -> torch.Tensor:
+        losses = []
+        for name, batch in batches:
+            view = self.model.views[name]
+            with torch.no_grad():
+                _, shared = view.encode_with_shared(batch)
+            logits = self.discriminator(shared, batch.mask)
+            language = self.discriminator.languages.index(view.language)
+            losses.append(F.cross_entropy(logits, torch.full((len(batch),), language, dtype=torch.long)))
+        return torch.stack(losses).mean()

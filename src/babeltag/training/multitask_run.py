@@ -194,6 +194,17 @@ class MultiDatasetSource:
     def sentences(self, step: Step) -> int:
         return sum(len(indices) for _, indices in step)
 
+    def critic_inputs(self) -> list[tuple[str, Batch]]:
+        """A random batch of every dataset (from its unlabelled text when it has some): what a
+        language discriminator trains on between main updates (MAN)."""
+        batch_size = self.schedule.batch_size
+        batches = []
+        for name, labelled in self.datasets.items():
+            data = self.unlabelled.get(name) or labelled
+            drawn = self.generator.choice(len(data), size=min(batch_size, len(data)), replace=False)
+            batches.append((name, data.batch(sorted(drawn.tolist()))))
+        return batches
+
 
 def loss_weights(config: MultiTaskConfig, splits: dict[str, DatasetSplits]) -> dict[str, float]:
     """``size_ratio`` is Kim et al. (2017)'s w_s = |target train| / |source train|."""

@@ -87,7 +87,15 @@ class Trainer:
         self.evaluate = evaluate
         self.on_best = on_best
         self.progress = progress
-        self.optimizer = make_optimizer(model.parameters(), config.optimizer)
+        # a critic (MAN's discriminator) trains with its own optimiser, so its parameters stay out
+        # of the main one
+        self.critic = getattr(model, "critic", None)
+        critic_parameters = {id(p) for p in self.critic.parameters()} if self.critic is not None else set()
+        self.main_parameters = [p for p in model.parameters() if id(p) not in critic_parameters]
+        self.optimizer = make_optimizer(self.main_parameters, config.optimizer)
+        self.critic_optimizer = (
+            torch.optim.Adam(self.critic.parameters(), lr=self.critic.lr) if self.critic is not None else None
+        )
         self.scheduler = make_scheduler(self.optimizer, config)
         self.batch_order = np.random.default_rng(config.seed)
 
@@ -111,6 +119,8 @@ class Trainer:
         for index, step in enumerate(bar):
             if set_progress is not None:
                 set_progress((epoch - 1 + index / max(len(steps), 1)) / self.config.epochs)
+            if self.critic is not None:
+                self.train_critic(source, step)
             losses = self.model(source.inputs(step))
             loss = sum(self.loss_weights.get(name, 1.0) * value for name, value in losses.items())
             assert isinstance(loss, torch.Tensor)
@@ -119,7 +129,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.clip is not None:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
+                nn.utils.clip_grad_norm_(self.main_parameters, self.config.clip)
             self.optimizer.step()
             if self.config.lr_decay_unit == "step":
                 self.scheduler.step()
@@ -138,6 +148,18 @@ class Trainer:
             "seconds": seconds,
             "sentences_per_s": sentences / seconds if seconds > 0 else math.inf,
         }
+
+    def train_critic(self, source: BatchSource, step: Any) -> None:
+        """The critic's updates before a main update, each on fresh batches when the source can draw
+        them (``critic_inputs``: a batch of every language), else on the step's own batches."""
+        assert self.critic is not None and self.critic_optimizer is not None
+        draw = getattr(source, "critic_inputs", None)
+        for _ in range(self.critic.steps):
+            loss = self.critic.loss(draw() if draw is not None else source.inputs(step))
+            self.critic_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.critic_optimizer.step()
+        self.critic_optimizer.zero_grad(set_to_none=True)
 
     def fit(self, train: TensorDataset | BatchSource) -> TrainingResult:
         source = (

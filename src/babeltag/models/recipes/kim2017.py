@@ -31,7 +31,13 @@ from babeltag.encoders.common_private import CommonPrivateEncoder
 from babeltag.encoders.word import WordBiRNN
 from babeltag.errors import ConfigError
 from babeltag.heads.softmax import SoftmaxHead
-from babeltag.models.build_multitask import Parts, Pretrained, build_objectives, word_embedding_for
+from babeltag.models.build_multitask import (
+    Parts,
+    Pretrained,
+    build_objectives,
+    with_objectives,
+    word_embedding_for,
+)
 from babeltag.models.model import TaskModel, WordEncoder
 from babeltag.models.multitask import MultiTaskModel
 
@@ -112,11 +118,4 @@ def build(
         )
 
     adversary, language_models = build_objectives(config, vocabularies, parts, views)
-    schedule = config.objectives.adversarial
-    return MultiTaskModel(
-        parts.modules,
-        views,
-        adversary,
-        language_models,
-        (schedule.schedule, schedule.max_lambda) if schedule else ("constant", 1.0),
-    )
+    return with_objectives(config, parts, views, adversary, language_models)

@@ -142,7 +142,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from babeltag.models.predict import predict_file
 
     predict_file(
-        args.model, args.input, args.format, args.output, batch_size=args.batch_size, dataset=args.dataset
+        args.model,
+        args.input,
+        args.format,
+        args.output,
+        batch_size=args.batch_size,
+        dataset=args.dataset,
+        chunk_size=args.chunk_size,
     )
     return 0
 
@@ -302,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="input file ('-' for standard input)")
     p.add_argument("--format", choices=["conllu", "conll", "text"], default="text")
     p.add_argument("--output", default="-", help="output file ('-' for standard output)")
+    p.add_argument(
+        "--chunk-size", type=int, default=5000, help="sentences read, labelled and written at a time"
+    )
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument(
         "--dataset",

@@ -236,6 +236,12 @@ class SharingConfig(Section):
     output: Literal["per_task", "per_dataset"] = Field(
         "per_task", description="the output linear layer and the CRF (per task = shared across languages)"
     )
+    experts: Literal["none", "source_languages"] = Field(
+        "none",
+        description="source_languages: MAN-MoE (Chen et al. 2019): private features and the output layer "
+        "are mixtures of one expert per source (non-target) language, gated per token",
+    )
+    expert_hidden: int = Field(128, ge=1, description="experts: hidden and output size of a feature expert")
     private_output: Literal["none", "per_dataset"] = Field(
         "none",
         description="per_dataset: add a language-specific linear layer mixed with the shared one by a "
@@ -329,7 +335,7 @@ class BiLMObjectiveConfig(Section):
 
 
 #: the loss names the objectives log under (so no dataset may be called that)
-OBJECTIVE_LOSSES = ("adversarial", "bilm")
+OBJECTIVE_LOSSES = ("adversarial", "bilm", "gate")
 
 
 class ObjectivesConfig(Section):

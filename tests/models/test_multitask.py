@@ -489,3 +489,43 @@ def test_kim2017_refuses_sharing_it_does_not_offer() -> None:
             model=KIM_MODEL,
             sharing={"output": "per_task"},
         )
+
+
+def test_mixture_of_experts_over_source_languages(data_dir: Path) -> None:
+    """MAN-MoE: one expert per source (non-target) language in the private features and in the
+    predictor; states = [shared; experts]; the gate loss trains on source batches only."""
+    config = multitask(
+        {
+            "pos_rel": {**pos("syn_rel"), "role": "target"},
+            "pos_src": pos("syn_src"),
+            "pos_unr": pos("syn_unr"),
+        },
+        sharing={"experts": "source_languages", "expert_hidden": 6, "output": "per_task"},
+        model={"head": {"type": "softmax"}},
+        objectives={"adversarial": {"filters": 4, "hidden": 8}},
+    )
+    model, vocabularies, train = build(config, data_dir)
+    assert {"expert_encoder/all", "experts/features", "output/upos"} <= set(model.parts)
+    features = model.parts["experts/features"]
+    assert features.languages == ["syn_src", "syn_unr"]  # type: ignore[union-attr]
+    view = model.views["pos_src"]
+    assert view.word_encoder.output_dim == 16 + 6  # shared BiLSTM (2 x 8) + expert features
+
+    model.train()
+    source_losses = model([("pos_src", batch_of(config, vocabularies, train, "pos_src"))])
+    assert set(source_losses) == {"pos_src", "adversarial", "gate"}
+    assert source_losses["gate"].item() > 0
+    target_losses = model([("pos_rel", batch_of(config, vocabularies, train, "pos_rel"))])
+    assert target_losses["gate"].item() == 0.0  # the target has no expert: nothing to teach the gate
+    source_losses["gate"].backward()
+    assert features.gate.weight.grad is not None  # type: ignore[union-attr]
+
+
+def test_experts_need_a_source_language_and_replace_private_parts() -> None:
+    with pytest.raises(ConfigError, match="no language gets an expert"):
+        cfg = multitask(
+            {"pos_src": {**pos("syn_src"), "role": "target"}}, sharing={"experts": "source_languages"}
+        )
+        from babeltag.models.build_multitask import expert_sources
+
+        expert_sources(cfg)

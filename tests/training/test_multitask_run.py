@@ -642,3 +642,35 @@ def test_separate_discriminator_training_updates_it_only_in_critic_steps(
     trainer.train_critic(source, [("ner_src", [0, 1, 2])])
     after = model.critic.discriminator.state_dict()  # type: ignore[union-attr]
     assert any(not torch.equal(after[k], v) for k, v in discriminator.items())  # the critic moved it
+
+
+def test_man_moe_trains_saves_and_reloads(data_dir: Path, tmp_path: Path) -> None:
+    """Experts per source language + a separately trained discriminator (MAN-MoE) train end to end,
+    log the gate loss, and the saved model predicts as the trained one."""
+    config = one_dataset_config(
+        sharing={"experts": "source_languages", "expert_hidden": 6},
+        objectives={"adversarial": {"training": "separate", "critic_steps": 1, "filters": 4, "hidden": 8}},
+        sampling={"proportions": "uniform", "epoch_unit": "updates", "epoch_size": 4},
+    )
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    epoch = next(r for r in records if r.get("epoch") == 1)
+    assert {"gate", "adversarial", "ner_src", "ner_rel"} <= set(epoch["loss"])
+    loaded = load_model(tmp_path / "run/model", dataset="ner_src")
+    dev = read_split(parsed.datasets["ner_src"].single(), "dev", data_dir)
+    from babeltag.evaluation.scoring import score
+    from babeltag.models.predict import predict_labels
+
+    predicted = predict_labels(
+        loaded.model,
+        dev,
+        loaded.vocabularies,
+        normaliser_of(loaded.config),
+        training_scheme(loaded.config),
+        "iob2",
+    )
+    assert score(dev, predicted, "span_f1", "iob2")["f1"] == pytest.approx(
+        summary["datasets"]["ner_src"]["dev"]["f1"]
+    )

@@ -3,7 +3,7 @@
     features ─┬─ common BiLSTM (shared by every language) ──┐
               └─ private BiLSTM (this language's own) ───────┴─ + ─ states
 
-The common encoder is what a language adversary looks at (:meth:`TaskModel.encode_with_shared`);
+The common encoder is what a language adversary looks at (``forward_with_shared``);
 the private one keeps what is particular to a language out of the common space.
 """
 
@@ -30,3 +30,8 @@ class CommonPrivateEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.common(x, mask) + self.private(x, mask)
+
+    def forward_with_shared(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the summed states, the common encoder's states)."""
+        common = self.common(x, mask)
+        return common + self.private(x, mask), common

@@ -25,6 +25,7 @@ from babeltag.data.vocab import Vocabulary
 from babeltag.encoders.char import CharacterFeatures
 from babeltag.encoders.common_private import CommonPrivateEncoder
 from babeltag.encoders.embeddings import WordEmbedding
+from babeltag.encoders.moe_features import ExpertPredictor, SharedAndExpertFeatures
 from babeltag.errors import ConfigError
 from babeltag.heads.classifier import ClassifierHead
 from babeltag.heads.crf import CRFHead, LinearChainCRF
@@ -35,6 +36,7 @@ from babeltag.models.model import Head, TaskModel, WordEncoder
 from babeltag.models.multitask import MultiTaskModel
 from babeltag.objectives.adversarial import LanguageAdversary, LanguageDiscriminator
 from babeltag.objectives.language_model import BiLMObjective
+from babeltag.objectives.mixture_of_experts import ExpertMLP, MixtureOfExperts, expert_languages
 
 Module = TypeVar("Module", bound=nn.Module)
 
@@ -60,6 +62,24 @@ def part_groups(config: MultiTaskConfig, scripts: Mapping[str, str]) -> dict[str
             "private": name,
         }
     return groups
+
+
+def expert_sources(config: MultiTaskConfig) -> list[str]:
+    """The languages that get an expert (``sharing.experts: source_languages``): every language
+    without a target dataset. Empty when experts are off."""
+    if config.sharing.experts == "none":
+        return []
+    targets = {config.datasets[name].language for name in config.targets()}
+    sources = expert_languages(sorted({d.language for d in config.datasets.values()}), sorted(targets))
+    if not sources:
+        raise ConfigError(
+            "sharing.experts: every language has a target dataset, so no language gets an expert"
+        )
+    if config.sharing.private_encoder != "none" or config.sharing.private_output != "none":
+        raise ConfigError(
+            "sharing.experts replaces the private parts: set private_encoder: none and private_output: none"
+        )
+    return sources
 
 
 def check_output_groups(config: MultiTaskConfig, groups: Mapping[str, Mapping[str, str]]) -> None:
@@ -124,6 +144,7 @@ def build_multitask_model(
     m = config.model
     parts = Parts()
     views = {}
+    sources = expert_sources(config)
     for name, entry in config.datasets.items():
         group = vocabularies.groups[name]
         vocab = vocabularies.of(name)
@@ -147,6 +168,22 @@ def build_multitask_model(
                 f"private_encoder/{entry.language}", lambda: build_word_encoder(m.word_encoder, features_dim)
             )
             encoder = CommonPrivateEncoder(encoder, private)
+        if sources:  # MAN-MoE: shared features beside a mixture of source-language experts
+            H = config.sharing.expert_hidden
+            private = parts.get(
+                "expert_encoder/all", lambda: build_word_encoder(m.word_encoder, features_dim)
+            )
+            feature_experts = parts.get(
+                "experts/features",
+                lambda: MixtureOfExperts(
+                    {
+                        language: ExpertMLP(private.output_dim, H, H, layers=2, tanh_output=True)
+                        for language in sources
+                    },
+                    private.output_dim,
+                ),
+            )
+            encoder = SharedAndExpertFeatures(encoder, private, feature_experts, H)
         D, K = encoder.output_dim, len(vocab.labels)
         head: Head
         if entry.kind == "classification":
@@ -155,8 +192,14 @@ def build_multitask_model(
                 lambda: ClassifierHead(D, K, m.head.pooling, m.head.hidden),
             )
         else:
-            task_linear = parts.get(f"output/{group['output']}", lambda: nn.Linear(D, K))
-            emissions: nn.Module = task_linear
+            emissions: nn.Module
+            if sources:  # the predictor is a mixture of source-language experts too
+                emissions = parts.get(
+                    f"output/{group['output']}",
+                    lambda: ExpertPredictor(MixtureOfExperts({lang: nn.Linear(D, K) for lang in sources}, D)),
+                )
+            else:
+                emissions = task_linear = parts.get(f"output/{group['output']}", lambda: nn.Linear(D, K))
             if config.sharing.private_output == "per_dataset":
                 emissions = GatedOutput(
                     shared=task_linear,
@@ -213,9 +256,18 @@ def build_objectives(
     """The extra objectives the config asks for, over the word encoders' states."""
     objectives = config.objectives
     dims = {view.word_encoder.output_dim for view in views.values()}
-    if (objectives.adversarial or objectives.bilm) and len(dims) != 1:
+    # the adversary reads what the shared encoder computed (part of the states, with experts)
+    shared_dims = {
+        getattr(view.word_encoder, "shared_dim", view.word_encoder.output_dim) for view in views.values()
+    }
+    if (objectives.adversarial or objectives.bilm) and (len(dims) != 1 or len(shared_dims) != 1):
         raise ConfigError("objectives need every dataset's word encoder to give states of one size")
-    (D,) = dims
+    if objectives.bilm is not None and config.sharing.experts != "none":
+        raise ConfigError(
+            "objectives.bilm reads forward ++ backward states; with sharing.experts the states are "
+            "[shared; experts] (MAN-MoE has no language model): remove one of them"
+        )
+    (D,), (shared_D,) = dims, shared_dims
     adversary = None
     if objectives.adversarial is not None:
         a = objectives.adversarial
@@ -224,7 +276,9 @@ def build_objectives(
             raise ConfigError("objectives.adversarial: the datasets are all in one language; nothing to hide")
         adversary = parts.get(
             "objective/adversary",
-            lambda: LanguageAdversary(LanguageDiscriminator(D, languages, a.hidden, a.widths, a.filters)),
+            lambda: LanguageAdversary(
+                LanguageDiscriminator(shared_D, languages, a.hidden, a.widths, a.filters)
+            ),
         )
     language_models: dict[str, BiLMObjective] = {}
     if objectives.bilm is not None:

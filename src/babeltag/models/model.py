@@ -91,17 +91,17 @@ class TaskModel(nn.Module):
         return self.dropout(self.word_encoder(self.features(batch), batch.mask))
 
     def encode_with_shared(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The states, and the part of them that a shared encoder computed: with a common + private
-        encoder (Kim et al. 2017) the common encoder's states, which a language adversary looks at;
+        """The states, and the part of them that a shared encoder computed (what a language
+        adversary looks at): an encoder with ``forward_with_shared`` (common + private encoders,
+        Kim et al. 2017; shared + mixture-of-experts features, Chen et al. 2019) says which;
         otherwise the states themselves."""
         x = self.features(batch)
-        common = getattr(self.word_encoder, "common", None)
-        private = getattr(self.word_encoder, "private", None)
-        if common is None or private is None:
+        split = getattr(self.word_encoder, "forward_with_shared", None)
+        if split is None:
             states = self.dropout(self.word_encoder(x, batch.mask))
             return states, states
-        shared = common(x, batch.mask)
-        return self.dropout(shared + private(x, batch.mask)), self.dropout(shared)
+        states, shared = split(x, batch.mask)
+        return self.dropout(states), self.dropout(shared)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Losses by name (here just the task's own) for the trainer to weight and log."""

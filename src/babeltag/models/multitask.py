@@ -23,6 +23,7 @@ from babeltag.data.batching import Batch
 from babeltag.models.model import TaskModel
 from babeltag.objectives.adversarial import LanguageAdversary, lambda_schedule
 from babeltag.objectives.language_model import BiLMObjective
+from babeltag.objectives.mixture_of_experts import MixtureOfExperts
 
 
 class MultiTaskModel(nn.Module):
@@ -91,6 +92,13 @@ class MultiTaskModel(nn.Module):
                 add(name, view.head.loss(states, batch.label_ids, batch.mask))
             if self.adversary is not None:  # on what the shared encoder computed
                 add("adversarial", self.adversary(shared, batch.mask, view.language))
+            for gated in (view.word_encoder, getattr(view.head, "projection", None)):
+                moe = getattr(gated, "experts", None)
+                gate = getattr(gated, "gate", None)
+                if isinstance(moe, MixtureOfExperts) and gate is not None:  # MAN-MoE's gate loss
+                    # a head may have scored the real tokens only: its gate rows are those tokens
+                    mask = batch.mask if gate.shape[:-1] == batch.mask.shape else None
+                    add("gate", moe.gate_loss(gate, mask, view.language))
             language_model = self.language_models.get(name)
             if language_model is not None:
                 add("bilm", language_model(states, batch.word_ids, batch.mask))

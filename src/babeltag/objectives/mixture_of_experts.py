@@ -59,12 +59,15 @@ class MixtureOfExperts(nn.Module):
         outputs = torch.stack([expert(h) for expert in self.experts], dim=-1)  # [..., O, E]
         return (outputs * gate.unsqueeze(-2)).sum(dim=-1), gate
 
-    def gate_loss(self, gate: torch.Tensor, mask: torch.Tensor, language: str) -> torch.Tensor:
+    def gate_loss(self, gate: torch.Tensor, mask: torch.Tensor | None, language: str) -> torch.Tensor:
         """Mean over real tokens of -log g[language]; zero for a language without an expert (a
-        target: its tokens have no right answer for the gate)."""
+        target: its tokens have no right answer for the gate). ``mask`` None: every row of ``gate``
+        is a real token (a head that projected the real tokens only)."""
         if language not in self.languages:
             return gate.new_zeros(())
         expert = self.languages.index(language)
+        if mask is None:
+            mask = torch.ones(gate.shape[:-1], dtype=torch.bool, device=gate.device)
         return F.nll_loss(
             torch.log(gate[mask].clamp_min(1e-12)), gate.new_full((int(mask.sum()),), expert).long()
         )

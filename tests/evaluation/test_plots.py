@@ -110,3 +110,23 @@ def test_results_csv_has_every_key_as_a_column(tmp_path: Path) -> None:
 def test_results_csv_without_rows_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no rows"):
         results_csv([], tmp_path / "results.csv")
+
+
+def test_expert_gate_heatmap_writes_a_png(tmp_path: Path) -> None:
+    from babeltag.evaluation.plots import expert_gate_heatmap
+
+    path = expert_gate_heatmap(
+        {"nl": {"en": 0.7, "de": 0.3}, "en": {"en": 0.95, "de": 0.05}, "de": {"de": 0.9, "en": 0.1}},
+        tmp_path / "gates.png",
+    )
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+
+
+@pytest.mark.parametrize("weights", [{}, {"nl": {"en": float("nan")}}, {"nl": {"en": -0.1}}])
+def test_expert_gate_heatmap_refuses_bad_input(tmp_path: Path, weights: dict[str, dict[str, float]]) -> None:
+    from babeltag.evaluation.plots import PlotError, expert_gate_heatmap
+
+    with pytest.raises(PlotError):
+        expert_gate_heatmap(weights, tmp_path / "gates.png")
+    assert not (tmp_path / "gates.png").exists()

@@ -81,6 +81,47 @@ def learning_curve(
     return path
 
 
+def expert_gate_heatmap(
+    weights: Mapping[str, Mapping[str, float]], path: str | Path, title: str = "average gate weight"
+) -> Path:
+    """A heatmap of mixture-of-experts gates (Chen et al. 2019, their figure of expert weights): one
+    row per language whose tokens were gated (``weights[language][expert]``, e.g. from
+    ``MixtureOfExperts.expert_weights``), one column per expert, the value written in each cell.
+    Written atomically as PNG; returns ``path``."""
+    path = Path(path)
+    rows = list(weights)
+    if not rows:
+        raise PlotError(f"{path}: no languages to plot")
+    experts = list(dict.fromkeys(expert for row in weights.values() for expert in row))
+    values = [[float(weights[row].get(expert, 0.0)) for expert in experts] for row in rows]
+    if any(not math.isfinite(v) or v < 0 for row in values for v in row):
+        raise PlotError(f"{path}: gate weights must be finite and non-negative")
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise BabeltagError(f"{path}: plotting needs matplotlib (pip install matplotlib)") from None
+
+    figure = Figure(figsize=(1.2 + 0.9 * len(experts), 1.2 + 0.6 * len(rows)), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(experts)), experts)
+    axes.set_yticks(range(len(rows)), rows)
+    axes.set_xlabel("expert (source language)")
+    axes.set_ylabel("language of the tokens")
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            axes.text(
+                j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.6 else "black"
+            )
+    figure.colorbar(image, ax=axes)
+    if title:
+        axes.set_title(title)
+    _write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    return path
+
+
 def results_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """Write ``rows`` (one mapping per row) as CSV with a header, atomically; returns ``path``.
 

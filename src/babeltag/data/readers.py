@@ -200,7 +200,36 @@ def read_conll(
     garbage collector to walk); ``separator``; ``document`` (how many document boundaries came before
     the sentence); ``docstart`` (only on the first sentence after a boundary: that line, as read).
     """
-    examples: list[Example] = []
+    return list(
+        iter_conll(
+            path,
+            read_lines(path, encoding),
+            language,
+            task,
+            token_column,
+            label_column,
+            separator,
+            docstart,
+            token_prefix,
+        )
+    )
+
+
+def iter_conll(
+    path: str | Path,
+    numbered_lines: Iterable[tuple[int, str]],
+    language: str,
+    task: str,
+    token_column: int = 0,
+    label_column: int | None = -1,
+    separator: str | None = None,
+    docstart: str | None = "-DOCSTART-",
+    token_prefix: str | None = None,
+) -> Iterator[Example]:
+    """:func:`read_conll` a sentence at a time, over numbered ``lines`` of ``path`` (as
+    :func:`~babeltag.data.io.read_lines` gives them): for streaming a file of any size. ``path`` is
+    for error messages and ``origin``."""
+    finished: list[Example] = []  # the sentence just completed, if any
     token_lines: list[int] = []
     lines: list[str] = []
     tokens: list[str] = []
@@ -223,7 +252,7 @@ def read_conll(
         if docstart_line is not None:
             meta["docstart"] = docstart_line
             docstart_line = None
-        examples.append(
+        finished.append(
             Example(
                 tokens=tokens,
                 language=language,
@@ -235,13 +264,17 @@ def read_conll(
         )
         token_lines, lines, tokens, labels = [], [], [], []
 
-    for number, line in read_lines(path, encoding):
+    for number, line in numbered_lines:
         if not line.strip():
             finish_sentence()
+            yield from finished
+            finished.clear()
             continue
         columns = line.split(separator)
         if columns[0] == docstart or (token_column != 0 and _is_docstart(columns, token_column, docstart)):
             finish_sentence()
+            yield from finished
+            finished.clear()
             document += 1
             docstart_line = line
             continue
@@ -267,7 +300,7 @@ def read_conll(
         token_lines.append(number)
         lines.append(line)
     finish_sentence()
-    return examples
+    yield from finished
 
 
 def _is_docstart(columns: list[str], token_column: int, docstart: str | None) -> bool:

@@ -240,7 +240,9 @@ def iter_unlabelled(loaded: LoadedModel, source: str | Path, file_format: str) -
             readers._conllu_sentence(path, block, data.language, data.task, None)
             for block in readers._blocks(lines)
         )
-    return _conll_sentences(path, lines, data.language, data.task, data.token_column, data.separator)
+    return readers.iter_conll(
+        path, lines, data.language, data.task, data.token_column, label_column=None, separator=data.separator
+    )
 
 
 def _stdin_lines(encoding: str) -> Iterator[tuple[int, str]]:
@@ -273,80 +275,6 @@ def _text_sentences(
                 origin=f"{path}:{number}",
                 meta={"token_lines": [number] * len(tokens), "text": line},
             )
-
-
-#: The line that marks a document boundary in CoNLL column files (read_conll's default).
-DOCSTART = "-DOCSTART-"
-
-
-def _conll_sentences(
-    path: str | Path,
-    lines: Iterable[tuple[int, str]],
-    language: str,
-    task: str,
-    token_column: int,
-    separator: str | None,
-) -> Iterator[Example]:
-    """:func:`~babeltag.data.readers.read_conll` without labels, a sentence at a time: the same
-    examples (``meta`` included) and the same errors. read_conll returns a list and readers.py has no
-    generator beside it yet; tests/models/test_predict_stream.py checks that the two agree."""
-    token_lines: list[int] = []
-    rows: list[str] = []
-    tokens: list[str] = []
-    n_columns: int | None = None
-    first_line = 0
-    document = 0
-    docstart_line: str | None = None
-
-    def sentence() -> Example:
-        nonlocal docstart_line
-        meta: dict[str, object] = {
-            "token_lines": token_lines,
-            "lines": rows,
-            "separator": separator,
-            "document": document,
-        }
-        if docstart_line is not None:
-            meta["docstart"] = docstart_line
-            docstart_line = None
-        return Example(
-            tokens=tokens, language=language, task=task, origin=f"{path}:{token_lines[0]}", meta=meta
-        )
-
-    for number, line in lines:
-        if not line.strip():
-            if tokens:
-                yield sentence()
-                token_lines, rows, tokens = [], [], []
-            continue
-        columns = line.split(separator)
-        if columns[0] == DOCSTART or (
-            token_column != 0 and readers._is_docstart(columns, token_column, DOCSTART)
-        ):
-            if tokens:
-                yield sentence()
-                token_lines, rows, tokens = [], [], []
-            document += 1
-            docstart_line = line
-            continue
-        if n_columns is None:
-            n_columns, first_line = len(columns), number
-            readers._check_columns(path, number, n_columns, token_column, None)
-        elif len(columns) != n_columns:
-            hint = "; set `separator` if tokens contain spaces" if separator is None else ""
-            raise DataError(
-                path,
-                number,
-                f"expected {n_columns} columns (as on line {first_line}), found {len(columns)}{hint}",
-            )
-        token = columns[token_column]
-        if not token:
-            raise DataError(path, number, f"empty token in column {token_column}")
-        tokens.append(token)
-        token_lines.append(number)
-        rows.append(line)
-    if tokens:
-        yield sentence()
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

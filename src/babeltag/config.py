@@ -183,7 +183,10 @@ class MultiDatasetEntry(DatasetConfig):
 
     role: Literal["target", "auxiliary"] = "auxiliary"
     labelled_sentences: int | None = Field(
-        None, ge=1, description="keep a seeded sample of N labelled training sentences"
+        None,
+        ge=0,
+        description="keep a seeded sample of N labelled training sentences; 0 = zero-resource: the "
+        "training file is unlabelled text only (for the objectives), the dataset is scored on dev/test",
     )
     labelling_rate: float | None = Field(
         None, gt=0.0, le=1.0, description="keep this share of the training sentences labelled"
@@ -212,6 +215,14 @@ class MultiDatasetEntry(DatasetConfig):
             raise ValueError("loss_weight must be >= 0")
         if self.held_out_dev is not None and self.dev is not None:
             raise ValueError("give a dev file or held_out_dev, not both")
+        if self.zero_resource and self.loss_weight == "size_ratio":
+            raise ValueError("loss_weight: size_ratio of a dataset with no labelled sentences")
+        return self
+
+    @property
+    def zero_resource(self) -> bool:
+        """No labelled training sentences: the dataset only gives text and is only scored."""
+        return self.labelled_sentences == 0
         return self
 
     def single(self) -> DatasetConfig:

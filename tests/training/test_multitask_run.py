@@ -23,7 +23,7 @@ from babeltag.data.datasets import normaliser_of, read_split, to_scheme
 from babeltag.data.example import Example
 from babeltag.data.shared_vocab import SharedVocabularies
 from babeltag.data.synthetic import LanguageSpec, write_corpus
-from babeltag.errors import ConfigError, ModelArchiveError
+from babeltag.errors import ConfigError, DataError, ModelArchiveError
 from babeltag.heads.classifier import ClassifierHead
 from babeltag.models.archive import LoadedMultiTaskModel, load_any_model, load_model
 from babeltag.models.build import training_scheme
@@ -674,3 +674,47 @@ def test_man_moe_trains_saves_and_reloads(data_dir: Path, tmp_path: Path) -> Non
     assert score(dev, predicted, "span_f1", "iob2")["f1"] == pytest.approx(
         summary["datasets"]["ner_src"]["dev"]["f1"]
     )
+
+
+def test_a_zero_resource_target_is_scored_and_feeds_the_objectives_text_only(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """MAN-MoE's setting: the target language has no labelled sentences; its training file is text
+    for the discriminator, its model is the sources' parts (task output + the experts' gate), and it
+    is scored on its dev and test files."""
+    config = {
+        "datasets": {
+            "ner_rel": {**ner("syn_rel"), "role": "target", "labelled_sentences": 0},
+            "ner_src": ner("syn_src"),
+            "ner_unr": ner("syn_unr"),
+        },
+        "sharing": {"experts": "source_languages", "expert_hidden": 6},
+        "objectives": {"adversarial": {"training": "separate", "critic_steps": 1, "filters": 4, "hidden": 8}},
+        "sampling": {"proportions": "uniform", "epoch_unit": "updates", "epoch_size": 3},
+        "model": TINY_MODEL,
+        "training": {**TINY_TRAINING, "epochs": 1},
+    }
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    target = summary["datasets"]["ner_rel"]
+    assert target["train"] == 0 and "f1" in target["dev"] and "f1" in target["test"]
+    start = json.loads((tmp_path / "run/train_log.jsonl").read_text().splitlines()[0])
+    assert (
+        start["datasets"]["ner_rel"]["unlabelled"] == 60 and start["datasets"]["ner_rel"]["proportion"] == 0.0
+    )
+    epoch = json.loads((tmp_path / "run/train_log.jsonl").read_text().splitlines()[1])
+    assert "ner_rel" not in epoch["loss"] and "adversarial" in epoch["loss"]
+    assert load_model(tmp_path / "run/model", dataset="ner_rel").dataset == "ner_rel"
+
+
+def test_zero_resource_needs_an_update_count_and_a_shared_output(data_dir: Path, tmp_path: Path) -> None:
+    config = one_dataset_config()
+    config["datasets"]["ner_src"]["labelled_sentences"] = 0
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    config["sampling"] = {"epoch_unit": "target_batches"}
+    with pytest.raises(ConfigError, match="epoch_unit: updates"):
+        train_multitask(parse_multitask_config(config), tmp_path / "a", data_dir, progress=False)
+    config["sampling"] = {"epoch_unit": "updates", "epoch_size": 2}
+    config["sharing"] = {"output": "per_dataset"}
+    with pytest.raises(DataError, match="no labels to predict"):
+        train_multitask(parse_multitask_config(config), tmp_path / "b", data_dir, progress=False)

@@ -9,7 +9,7 @@ the saved model knows how to read each dataset again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,7 @@ def build_shared_vocabularies(
     max_size: int | None = None,
     pretrained_words: Mapping[str, Sequence[str]] | None = None,
     sources: Mapping[str, str] | None = None,
+    unlabelled_ok: Collection[str] = (),
 ) -> SharedVocabularies:
     """Count each group's symbols over the training data of all its datasets.
 
@@ -84,8 +85,17 @@ def build_shared_vocabularies(
                 labels.update(example.labels)
             elif example.label is not None:
                 labels.add(example.label)
-        if len(labels) == found and not any(e.labels or e.label for e in examples):
+        unlabelled = len(labels) == found and not any(e.labels or e.label for e in examples)
+        if unlabelled and dataset not in unlabelled_ok:
             raise DataError((sources or {}).get(dataset, dataset), None, "the training data has no labels")
+    for dataset, group in groups.items():  # a dataset without labels takes its group's label set
+        if not label_sets.get(group["labels"]):
+            raise DataError(
+                (sources or {}).get(dataset, dataset),
+                None,
+                f"no dataset sharing its output layer ({group['labels']!r}) has labelled sentences, so "
+                "there are no labels to predict",
+            )
     word_tables = {
         key: Vocabulary.from_counts(counts, min_count, max_size) for key, counts in word_counts.items()
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,16 +79,20 @@ def read_dataset(
                 f"{len(train)} sentences"
             )
         dev, train = split_off(train, entry.held_out_dev, seed)
-    labelled, rest = sample_labelled(
-        train,
-        sentences=entry.labelled_sentences,
-        rate=entry.labelling_rate,
-        seed=seed,
-        source=f"datasets.{name}",
-    )
+    if entry.zero_resource:  # every training sentence is text for the objectives, none is labelled
+        labelled: list[Example] = []
+        rest = [replace(e, labels=None, label=None, meta=dict(e.meta)) for e in train]
+    else:
+        labelled, rest = sample_labelled(
+            train,
+            sentences=entry.labelled_sentences,
+            rate=entry.labelling_rate,
+            seed=seed,
+            source=f"datasets.{name}",
+        )
     return DatasetSplits(
         train=labelled,
-        unlabelled=rest if entry.keep_unlabelled else [],
+        unlabelled=rest if entry.keep_unlabelled or entry.zero_resource else [],
         dev=dev,
         test=read_split(data, "test", data_dir) if data.test else None,
         train_file_sentences=len(train),
@@ -189,6 +193,12 @@ class MultiDatasetSource:
             if text is not None and len(text):
                 drawn = self.generator.choice(len(text), size=min(len(indices), len(text)), replace=False)
                 batches.append((name, text.batch(sorted(drawn.tolist()))))
+        # datasets with no labelled sentences (zero-resource) give a batch of text to every update
+        size = len(step[0][1]) if step else 1
+        for name, text in self.unlabelled.items():
+            if name not in self.datasets and len(text):
+                drawn = self.generator.choice(len(text), size=min(size, len(text)), replace=False)
+                batches.append((name, text.batch(sorted(drawn.tolist()))))
         return batches
 
     def sentences(self, step: Step) -> int:
@@ -199,8 +209,8 @@ class MultiDatasetSource:
         language discriminator trains on between main updates (MAN)."""
         batch_size = self.schedule.batch_size
         batches = []
-        for name, labelled in self.datasets.items():
-            data = self.unlabelled.get(name) or labelled
+        for name in dict.fromkeys([*self.datasets, *self.unlabelled]):
+            data = self.unlabelled.get(name) or self.datasets[name]
             drawn = self.generator.choice(len(data), size=min(batch_size, len(data)), replace=False)
             batches.append((name, data.batch(sorted(drawn.tolist()))))
         return batches
@@ -209,6 +219,8 @@ class MultiDatasetSource:
 def loss_weights(config: MultiTaskConfig, splits: dict[str, DatasetSplits]) -> dict[str, float]:
     """``size_ratio`` is Kim et al. (2017)'s w_s = |target train| / |source train|."""
     target_size = sum(len(splits[name].train) for name in config.targets())
+    if target_size == 0 and any(e.loss_weight == "size_ratio" for e in config.datasets.values()):
+        raise ConfigError("loss_weight: size_ratio needs labelled target sentences; the targets have none")
     weights = {}
     for name, entry in config.datasets.items():
         if entry.loss_weight == "size_ratio":
@@ -230,11 +242,18 @@ def make_schedule(
     infos = [
         DatasetInfo(name, entry.task, entry.language, len(datasets[name]), entry.role)
         for name, entry in config.datasets.items()
+        if name in datasets  # zero-resource datasets have no labelled batches to schedule
     ]
     q = proportions(infos, s.proportions, s.alpha, s.other_task, s.other_language)
-    shares = {info.name: float(p) for info, p in zip(infos, q, strict=True)}
+    shares = {name: 0.0 for name in config.datasets}
+    shares.update({info.name: float(p) for info, p in zip(infos, q, strict=True)})
     batch_size = config.training.batch_size
-    targets = config.targets()
+    targets = [name for name in config.targets() if name in datasets]
+    if not targets and (s.epoch_unit == "target_batches" or s.epoch_size is None):
+        raise ConfigError(
+            "sampling: the targets have no labelled sentences (zero-resource), so an epoch cannot be counted "
+            "in target batches: set sampling.epoch_unit: updates and sampling.epoch_size"
+        )
     target_batches = sum(math.ceil(len(datasets[name]) / batch_size) for name in targets)
     epoch_size = s.epoch_size
     if epoch_size is None:  # one pass over the targets' training data
@@ -244,7 +263,7 @@ def make_schedule(
         )
     schedule = Schedule(
         {name: data.lengths for name, data in datasets.items()},
-        shares,
+        {name: shares[name] for name in datasets},
         batch_size,
         s.order,
         s.epoch_unit,
@@ -276,7 +295,10 @@ def train_multitask(
     prepare_process(config.training)
     check_recipe(config)
     splits = read_datasets(config, data_dir)
-    scripts = {name: dominant_script(t for e in s.train for t in e.tokens) for name, s in splits.items()}
+    scripts = {
+        name: dominant_script(t for e in (s.train or s.unlabelled) for t in e.tokens)
+        for name, s in splits.items()
+    }
     groups = part_groups(config, scripts)
     check_output_groups(config, groups)
     language_of_table = vector_files_by_word_table(config, groups)
@@ -284,7 +306,7 @@ def train_multitask(
     words_by_language: dict[str, set[str]] = {}
     for name, s in splits.items():
         language_words = words_by_language.setdefault(config.datasets[name].language, set())
-        language_words.update(normaliser.word(t) for e in s.train for t in e.tokens)
+        language_words.update(normaliser.word(t) for e in (s.train or s.unlabelled) for t in e.tokens)
     vectors = load_word_vectors(config, data_dir, words_by_language)
 
     out = Path(out_dir)
@@ -298,13 +320,14 @@ def train_multitask(
         for name, s in splits.items()
     }
     vocabularies = build_shared_vocabularies(
-        train,
+        {name: examples or splits[name].unlabelled for name, examples in train.items()},
         groups,
         normaliser,
         config.vocab.min_count,
         config.vocab.max_size,
         pretrained_words={table: vectors[language].words for table, language in language_of_table.items()},
         sources={name: str(entry.train) for name, entry in config.datasets.items()},
+        unlabelled_ok={name for name, entry in config.datasets.items() if entry.zero_resource},
     )
     pretrained: Pretrained = pretrained_by_group(vectors, vocabularies, language_of_table)
     model = build_for_config(config, vocabularies, pretrained)
@@ -316,6 +339,7 @@ def train_multitask(
             "sentence" if config.datasets[name].kind == "classification" else "token",
         )
         for name, examples in train.items()
+        if examples  # a zero-resource dataset has no labelled batches
     }
     schedule, shares = make_schedule(config, tensors)
     weights = loss_weights(config, splits)
@@ -376,6 +400,10 @@ def train_multitask(
         for name, s in splits.items()
         if with_objectives and s.unlabelled
     }
+    if not with_objectives and any(entry.zero_resource for entry in config.datasets.values()):
+        log.record(
+            {"event": "note"}, "a zero-resource dataset without objectives learns from its word vectors only"
+        )
     source = MultiDatasetSource(
         tensors, schedule, unlabelled, np.random.default_rng(config.training.seed + 1)
     )

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
+from babeltag.config import parse_config
+from babeltag.data.batching import TensorDataset
+from babeltag.data.datasets import build_vocabularies, normaliser_of, read_split, to_scheme
 from babeltag.data.synthetic import LanguageSpec, make_language_family, write_corpus
+from babeltag.models.archive import save_model
+from babeltag.models.build import build_model, training_scheme
 
 #: Sentences per split in the synthetic data directory: enough to exercise every reader path, small
 #: enough that a test using it costs a fraction of a second.
@@ -50,3 +58,44 @@ def real_file():
         return path
 
     return find
+
+
+#: The smallest tagger worth saving: a few thousand parameters, trains in milliseconds.
+TINY_TAGGER: dict[str, Any] = {
+    "word_embedding": {"dim": 8},
+    "char_encoder": {"type": "cnn", "char_dim": 4, "widths": [2], "filters": 4},
+    "word_encoder": {"hidden": 6},
+}
+
+
+def _save_tiny_model(data: dict[str, Any], head: str, data_dir: Path, out: Path, **model: Any) -> Path:
+    """A model after three Adam steps on the synthetic data: cheap, and not all one label.
+    ``model`` overrides the tiny model section (e.g. ``train_scheme="bioes"``)."""
+    config = parse_config(
+        {
+            "data": data,
+            "model": {**TINY_TAGGER, "head": {"type": head}, **model},
+            "training": {"batch_size": 8},
+        }
+    )
+    torch.manual_seed(0)
+    train = to_scheme(
+        read_split(config.data, "train", data_dir), config.data.tag_scheme, training_scheme(config)
+    )
+    vocabularies = build_vocabularies(train, config)
+    network = build_model(config, vocabularies)
+    kind = "sentence" if config.data.kind == "classification" else "token"
+    batches = TensorDataset(train, vocabularies, normaliser_of(config), kind)
+    optimiser = torch.optim.Adam(network.parameters(), lr=0.02)
+    for step in range(3):
+        losses = network(batches.batch(range(8 * step, 8 * step + 8)))
+        optimiser.zero_grad()
+        sum(losses.values()).backward()  # type: ignore[union-attr]
+        optimiser.step()
+    return save_model(out, network, config, vocabularies)
+
+
+@pytest.fixture(scope="session")
+def save_tiny_model() -> Callable[..., Path]:
+    """``save_tiny_model(data_section, head_type, data_dir, out_dir, **model_overrides)`` -> model dir."""
+    return _save_tiny_model

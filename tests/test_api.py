@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +18,19 @@ import torch
 
 import babeltag
 from babeltag.api import Classified, Classifier, Tagged, Tagger, split_punctuation
-from babeltag.config import parse_config
 from babeltag.data import tag_schemes
 from babeltag.data.batching import TensorDataset
-from babeltag.data.datasets import build_vocabularies, normaliser_of, read_split, to_scheme
+from babeltag.data.datasets import normaliser_of
 from babeltag.data.example import Example
 from babeltag.data.synthetic import make_language_family, write_corpus
 from babeltag.errors import ModelArchiveError
 from babeltag.heads.crf import CRFHead
 from babeltag.heads.softmax import SoftmaxHead
-from babeltag.models.archive import save_model
-from babeltag.models.build import build_model, training_scheme
+from babeltag.models.build import training_scheme
 from babeltag.models.predict import predict_labels
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
-TINY_MODEL: dict[str, Any] = {
-    "word_embedding": {"dim": 8},
-    "char_encoder": {"type": "cnn", "char_dim": 4, "widths": [2], "filters": 4},
-    "word_encoder": {"hidden": 6},
-}
 NER = {
     "task": "ner",
     "language": "syn_src",
@@ -48,34 +42,8 @@ POS = {"task": "upos", "language": "syn_src", "format": "conllu", "train": "ud/s
 SENTIMENT = {"task": "sentiment", "language": "syn_src", "format": "csv", "train": "cls/syn_src/train.csv"}
 
 
-def save_tiny_model(data: dict[str, Any], head: str, data_dir: Path, out: Path, **model: Any) -> Path:
-    """A model after a few training steps on the synthetic data: cheap, and not all one label."""
-    config = parse_config(
-        {
-            "data": data,
-            "model": {**TINY_MODEL, "head": {"type": head}, **model},
-            "training": {"batch_size": 8},
-        }
-    )
-    torch.manual_seed(0)
-    train = to_scheme(
-        read_split(config.data, "train", data_dir), config.data.tag_scheme, training_scheme(config)
-    )
-    vocabularies = build_vocabularies(train, config)
-    network = build_model(config, vocabularies)
-    kind = "sentence" if config.data.kind == "classification" else "token"
-    batches = TensorDataset(train, vocabularies, normaliser_of(config), kind)
-    optimiser = torch.optim.Adam(network.parameters(), lr=0.02)
-    for step in range(3):
-        losses = network(batches.batch(range(8 * step, 8 * step + 8)))
-        optimiser.zero_grad()
-        sum(losses.values()).backward()  # type: ignore[union-attr]
-        optimiser.step()
-    return save_model(out, network, config, vocabularies)
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def runs(tmp_path_factory: pytest.TempPathFactory, save_tiny_model: Callable[..., Path]) -> Path:
     """A folder laid out like the one docs/api.md uses: runs/{ner-es,upos-en,sentiment-en}/model."""
     root = tmp_path_factory.mktemp("api")
     data = root / "data"

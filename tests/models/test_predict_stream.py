@@ -8,6 +8,7 @@ import io
 import itertools
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,14 @@ from typing import Any
 import pytest
 import torch
 
-from babeltag.config import parse_config
 from babeltag.data import readers, writers
 from babeltag.data.batching import TensorDataset
-from babeltag.data.datasets import build_vocabularies, normaliser_of, read_split, to_scheme
+from babeltag.data.datasets import normaliser_of
 from babeltag.data.synthetic import make_language_family, write_corpus
 from babeltag.errors import DataError
 from babeltag.heads.crf import LinearChainCRF
-from babeltag.models.archive import load_model, save_model
-from babeltag.models.build import build_model, training_scheme
+from babeltag.models.archive import load_model
+from babeltag.models.build import training_scheme
 from babeltag.models.predict import (
     chunks,
     crf_marginals,
@@ -34,37 +34,6 @@ from babeltag.models.predict import (
     predict_labels,
     read_unlabelled,
 )
-
-TINY_MODEL: dict[str, Any] = {
-    "word_embedding": {"dim": 8},
-    "char_encoder": {"type": "cnn", "char_dim": 4, "widths": [2], "filters": 4},
-    "word_encoder": {"hidden": 6},
-}
-
-
-def save_tiny_model(
-    data: dict[str, Any], head: dict[str, Any], data_dir: Path, out: Path, **model: Any
-) -> Path:
-    """A model with a few training steps on the synthetic data: cheap, and not all one label."""
-    config = parse_config(
-        {"data": data, "model": {**TINY_MODEL, "head": head, **model}, "training": {"batch_size": 8}}
-    )
-    torch.manual_seed(0)
-    train = to_scheme(
-        read_split(config.data, "train", data_dir), config.data.tag_scheme, training_scheme(config)
-    )
-    vocabularies = build_vocabularies(train, config)
-    network = build_model(config, vocabularies)
-    kind = "sentence" if config.data.kind == "classification" else "token"
-    batches = TensorDataset(train, vocabularies, normaliser_of(config), kind)
-    optimiser = torch.optim.Adam(network.parameters(), lr=0.02)
-    for step in range(3):
-        losses = network(batches.batch(range(8 * step, 8 * step + 8)))
-        optimiser.zero_grad()
-        sum(losses.values()).backward()  # type: ignore[union-attr]
-        optimiser.step()
-    return save_model(out, network, config, vocabularies)
-
 
 NER = {
     "task": "ner",
@@ -86,14 +55,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ner_model(data_dir: Path) -> Path:
+def ner_model(data_dir: Path, save_tiny_model: Callable[..., Path]) -> Path:
     # trained in BIOES, written in IOB2: prediction converts between the two
-    return save_tiny_model(NER, {"type": "crf"}, data_dir, data_dir.parent / "ner", train_scheme="bioes")
+    return save_tiny_model(NER, "crf", data_dir, data_dir.parent / "ner", train_scheme="bioes")
 
 
 @pytest.fixture(scope="module")
-def pos_model(data_dir: Path) -> Path:
-    return save_tiny_model(POS, {"type": "softmax"}, data_dir, data_dir.parent / "pos")
+def pos_model(data_dir: Path, save_tiny_model: Callable[..., Path]) -> Path:
+    return save_tiny_model(POS, "softmax", data_dir, data_dir.parent / "pos")
 
 
 def test_chunks_pull_one_chunk_at_a_time() -> None:
@@ -263,9 +232,11 @@ def test_crf_marginals_are_the_brute_force_ones() -> None:
 
 
 @pytest.mark.parametrize("head", ["crf", "softmax", "classifier"])
-def test_scores_come_with_the_same_ids(data_dir: Path, head: str) -> None:
+def test_scores_come_with_the_same_ids(
+    data_dir: Path, head: str, save_tiny_model: Callable[..., Path]
+) -> None:
     data = SENTIMENT if head == "classifier" else NER
-    model_dir = save_tiny_model(data, {"type": head}, data_dir, data_dir.parent / f"scores-{head}")
+    model_dir = save_tiny_model(data, head, data_dir, data_dir.parent / f"scores-{head}")
     loaded = load_model(model_dir)
     examples = readers.read_conll(data_dir / NER["train"], "syn_src", "x", label_column=None)
     dataset = TensorDataset(examples, loaded.vocabularies, normaliser_of(loaded.config), None)

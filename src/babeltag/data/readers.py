@@ -52,14 +52,23 @@ def read_conllu(
     of the sentence, verbatim, multiword and empty-node lines included); ``word_rows`` (for each word,
     its index in ``conllu_lines``).
     """
+    return list(iter_conllu(path, read_lines(path, encoding), language, task, label_field))
+
+
+def iter_conllu(
+    path: str | Path,
+    numbered_lines: Iterable[tuple[int, str]],
+    language: str,
+    task: str,
+    label_field: str = "upos",
+) -> Iterator[Example]:
+    """:func:`read_conllu` a sentence at a time, over the ``numbered_lines`` of ``path`` (as
+    :func:`~babeltag.data.io.read_lines` gives them): for streaming a file of any size."""
     if label_field != "none" and label_field not in CONLLU_LABEL_COLUMNS:
         options = ", ".join([*CONLLU_LABEL_COLUMNS, "none"])
         raise ConfigError(f"label_field must be one of {options}, not {label_field!r}")
     label_column = CONLLU_LABEL_COLUMNS.get(label_field)
-    return [
-        _conllu_sentence(path, block, language, task, label_column)
-        for block in _blocks(read_lines(path, encoding))
-    ]
+    return (_conllu_sentence(path, block, language, task, label_column) for block in _blocks(numbered_lines))
 
 
 def _blocks(lines: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
@@ -226,7 +235,7 @@ def iter_conll(
     docstart: str | None = "-DOCSTART-",
     token_prefix: str | None = None,
 ) -> Iterator[Example]:
-    """:func:`read_conll` a sentence at a time, over numbered ``lines`` of ``path`` (as
+    """:func:`read_conll` a sentence at a time, over the ``numbered_lines`` of ``path`` (as
     :func:`~babeltag.data.io.read_lines` gives them): for streaming a file of any size. ``path`` is
     for error messages and ``origin``."""
     finished: list[Example] = []  # the sentence just completed, if any
@@ -425,20 +434,23 @@ def read_text(path: str | Path, language: str, task: str, encoding: str = "utf-8
     Blank lines hold no sentence and are skipped; ``origin`` keeps each sentence's line number.
     ``meta`` keys: ``token_lines``; ``text`` (the line as read).
     """
-    examples = []
-    for number, line in read_lines(path, encoding):
+    return list(iter_text(path, read_lines(path, encoding), language, task))
+
+
+def iter_text(
+    path: str | Path, numbered_lines: Iterable[tuple[int, str]], language: str, task: str
+) -> Iterator[Example]:
+    """:func:`read_text` a line at a time."""
+    for number, line in numbered_lines:
         tokens = line.split()
         if tokens:
-            examples.append(
-                Example(
-                    tokens=tokens,
-                    language=language,
-                    task=task,
-                    origin=f"{path}:{number}",
-                    meta={"token_lines": [number] * len(tokens), "text": line},
-                )
+            yield Example(
+                tokens=tokens,
+                language=language,
+                task=task,
+                origin=f"{path}:{number}",
+                meta={"token_lines": [number] * len(tokens), "text": line},
             )
-    return examples
 
 
 #: Format names (as used in dataset configs and on the command line) -> reader.

@@ -23,9 +23,9 @@ from babeltag.data import readers, tag_schemes, writers
 from babeltag.data.batching import Batch, TensorDataset, Vocabularies, iterate_batches
 from babeltag.data.datasets import normaliser_of
 from babeltag.data.example import Example
-from babeltag.data.io import read_lines
+from babeltag.data.io import STDIN, read_lines
 from babeltag.data.normalise import Normaliser
-from babeltag.errors import BabeltagError, DataError
+from babeltag.errors import BabeltagError
 from babeltag.heads.classifier import ClassifierHead
 from babeltag.heads.crf import CRFHead, LinearChainCRF
 from babeltag.heads.softmax import SoftmaxHead
@@ -217,10 +217,6 @@ def read_unlabelled(loaded: LoadedModel, path: Path, file_format: str) -> list[E
     )
 
 
-#: How standard input is named in error messages and ``Example.origin``.
-STDIN = "<stdin>"
-
-
 def iter_unlabelled(loaded: LoadedModel, source: str | Path, file_format: str) -> Iterator[Example]:
     """The sentences :func:`read_unlabelled` reads, one at a time; ``"-"`` reads standard input.
 
@@ -228,53 +224,15 @@ def iter_unlabelled(loaded: LoadedModel, source: str | Path, file_format: str) -
     ``<stdin>``) and line, as the whole-file readers do.
     """
     data = loaded.config.data
-    if file_format == "text":
-        # read_text does not take the dataset's encoding (plain text to label is UTF-8); nor does this
-        path: str | Path = STDIN if source == "-" else source
-        lines = _stdin_lines("utf-8") if source == "-" else read_lines(source, "utf-8")
-        return _text_sentences(path, lines, data.language, data.task)
-    path = STDIN if source == "-" else source
-    lines = _stdin_lines(data.encoding) if source == "-" else read_lines(source, data.encoding)
+    path: str | Path = STDIN if source == "-" else source
+    if file_format == "text":  # plain text to label is UTF-8, whatever the training data's encoding
+        return readers.iter_text(path, read_lines(source, "utf-8"), data.language, data.task)
+    lines = read_lines(source, data.encoding)
     if file_format == "conllu":
-        return (
-            readers._conllu_sentence(path, block, data.language, data.task, None)
-            for block in readers._blocks(lines)
-        )
+        return readers.iter_conllu(path, lines, data.language, data.task, label_field="none")
     return readers.iter_conll(
         path, lines, data.language, data.task, data.token_column, label_column=None, separator=data.separator
     )
-
-
-def _stdin_lines(encoding: str) -> Iterator[tuple[int, str]]:
-    """:func:`babeltag.data.io.read_lines` for standard input (which that function, taking a path,
-    cannot open): ``(line_number, line)``, decoded a line at a time, a UTF-8 byte-order mark dropped."""
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf") and encoding.lower().startswith("utf"):
-            raw = raw[3:]
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as error:
-            bad = raw[error.start : error.start + 1]
-            raise DataError(
-                STDIN, number, f"cannot decode byte {bad!r} at column {error.start + 1} as {encoding}"
-            ) from None
-        yield number, text.rstrip("\r\n")
-
-
-def _text_sentences(
-    path: str | Path, lines: Iterable[tuple[int, str]], language: str, task: str
-) -> Iterator[Example]:
-    """:func:`~babeltag.data.readers.read_text`, a line at a time."""
-    for number, line in lines:
-        tokens = line.split()
-        if tokens:
-            yield Example(
-                tokens=tokens,
-                language=language,
-                task=task,
-                origin=f"{path}:{number}",
-                meta={"token_lines": [number] * len(tokens), "text": line},
-            )
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -7,7 +7,6 @@ config -> read every dataset (labelled sample, the rest unlabelled) -> sharing g
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import dataclass, field, replace
@@ -38,7 +37,7 @@ from babeltag.models.build_multitask import (
 )
 from babeltag.models.multitask import MultiTaskModel
 from babeltag.training.log import RunLog
-from babeltag.training.run import evaluate_examples, prepare_process
+from babeltag.training.run import evaluate_examples, finish_run, prepare_process, training_facts
 from babeltag.training.trainer import Trainer
 
 
@@ -412,11 +411,8 @@ def train_multitask(
         save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
 
     summary: dict[str, Any] = {
-        "best_epoch": result.best_epoch if targets_with_dev else result.epochs_run,
-        "epochs_run": result.epochs_run,
-        "selected_on": "targets' dev" if targets_with_dev else "last epoch",
+        **training_facts(result, "targets' dev" if targets_with_dev else None),
         "schedule": schedule.describe(),
-        "train_sentences_per_s": float(np.mean([h["sentences_per_s"] for h in result.history])),
         "datasets": {},
     }
     for name, s in splits.items():
@@ -432,6 +428,4 @@ def train_multitask(
             if examples:
                 scores[split] = evaluate_datasets(model, config, vocabularies, {name: examples})[name]
         summary["datasets"][name] = scores
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    log.record({"event": "done", **summary})
-    return summary
+    return finish_run(out, log, summary)

@@ -26,7 +26,7 @@ from babeltag.models.build import build_model, training_scheme
 from babeltag.models.model import TaskModel
 from babeltag.models.predict import predict_labels
 from babeltag.training.log import RunLog
-from babeltag.training.trainer import Trainer
+from babeltag.training.trainer import Trainer, TrainingResult
 
 
 def seed_everything(seed: int) -> None:
@@ -139,17 +139,27 @@ def train(
     if dev_examples is None:  # nothing to select on: the last epoch is the model
         save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
 
-    summary: dict[str, Any] = {
-        "best_epoch": result.best_epoch if dev_examples else result.epochs_run,
-        "epochs_run": result.epochs_run,
-        "selected_on": "dev" if dev_examples else "last epoch",
-        "metric": config.metric(),
-        "train_sentences_per_s": float(np.mean([h["sentences_per_s"] for h in result.history])),
-    }
+    summary = {**training_facts(result, "dev" if dev_examples else None), "metric": config.metric()}
     for split, examples in (("dev", dev_examples), ("test", test_examples)):
         if examples:
             scores, _ = evaluate_examples(model, examples, config, vocabularies)
             summary[split] = scores
+    return finish_run(out, log, summary)
+
+
+def training_facts(result: TrainingResult, selected_on: str | None) -> dict[str, Any]:
+    """How training went: the selected epoch (the last one when there was no dev set to select on),
+    how many ran, and the mean training speed."""
+    return {
+        "best_epoch": result.best_epoch if selected_on else result.epochs_run,
+        "epochs_run": result.epochs_run,
+        "selected_on": selected_on or "last epoch",
+        "train_sentences_per_s": float(np.mean([h["sentences_per_s"] for h in result.history])),
+    }
+
+
+def finish_run(out: Path, log: RunLog, summary: dict[str, Any]) -> dict[str, Any]:
+    """Write the run's metrics.json and log its end."""
     (out / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     log.record({"event": "done", **summary})
     return summary

@@ -110,6 +110,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_texts(pairs: Sequence[str]) -> dict[str, str]:
+    texts = {}
+    for pair in pairs:
+        language, sep, path = pair.partition("=")
+        if not sep or not language or not path:
+            raise BabeltagError(f"--text {pair!r}: expected LANG=FILE")
+        texts[language] = path
+    return texts
+
+
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from babeltag.sources import commands
+
+    result: dict[str, object]
+    if args.action == "transfer":
+        result = commands.transfer_command(args.spec, args.out, args.data_dir, args.jobs)
+    elif args.action == "evaluate":
+        result = commands.evaluate_command(args.ground_truth, args.out)
+    elif args.action == "rank":
+        candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
+        result = commands.rank_command(
+            args.target, args.task, candidates, args.data_dir, args.ground_truth, _parse_texts(args.text)
+        )
+    else:
+        from babeltag.sources.analyse import analyse_ground_truth
+
+        analyses = [
+            analyse_ground_truth(commands.load_ground_truth(where), Path(args.out)) for where in args.run_dirs
+        ]
+        result = {"analyses": analyses}
+    print(json.dumps(result))
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from babeltag.evaluation.evaluate import evaluate_model
 
@@ -241,6 +277,43 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--dictionary", required=True, help="test pairs 'src tgt' per line")
     a.add_argument("--max-words", type=int, default=None)
     p.set_defaults(run=_cmd_embeddings)
+
+    p = commands.add_parser("sources", help="which source languages to transfer from: rank, measure, analyse")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser(
+        "rank", help="rank candidate source languages for a target, with every signal and a combined score"
+    )
+    a.add_argument("--target", required=True, help="target language code, e.g. nl")
+    a.add_argument("--task", required=True, choices=["pos", "ner", "cls"])
+    a.add_argument("--candidates", required=True, help="comma-separated source codes, e.g. en,de,sv")
+    a.add_argument("--data-dir", default=None, help="../shared/data layout: adds the data-overlap signals")
+    a.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="LANG=FILE",
+        help="a language's own corpus (repeatable)",
+    )
+    a.add_argument(
+        "--ground-truth", default=None, help="ground_truth.json or its directory (default: shipped)"
+    )
+    a = actions.add_parser(
+        "transfer",
+        help="ground truth: train one model per language, score it on every other, compute signals",
+    )
+    a.add_argument("spec", help="transfer spec YAML (e.g. configs/sources/pos_ud.yaml)")
+    a.add_argument("--out", required=True)
+    a.add_argument("--data-dir", default=None)
+    a.add_argument("--jobs", type=int, default=1)
+    a = actions.add_parser(
+        "evaluate", help="NDCG@3 and Spearman of the ranker, each signal and baselines, leave-one-target-out"
+    )
+    a.add_argument("ground_truth", nargs="+", help="ground_truth.json files or their directories")
+    a.add_argument("--out", default=None, help="directory for ranking.md and ranking.json")
+    a = actions.add_parser("analyse", help="plots: transfer matrix, score against each signal, word order")
+    a.add_argument("run_dirs", nargs="+", help="directories of `babeltag sources transfer` (or their JSON)")
+    a.add_argument("--out", required=True, help="directory for the PNG files")
+    p.set_defaults(run=_cmd_sources)
 
     p = commands.add_parser("data", help="get corpora: official sources into a local cache")
     data_actions = p.add_subparsers(dest="action", required=True)

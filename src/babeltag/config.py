@@ -36,6 +36,9 @@ class DatasetConfig(Section):
     token_column: int = 0
     label_column: int = -1
     separator: str | None = None
+    token_prefix: str | None = Field(
+        None, description='removed from tokens that start with it (WikiANN sl/sk write "sl:Baby")'
+    )
     # classification CSV/TSV
     text_column: int = 1
     class_column: int = 0

@@ -45,6 +45,7 @@ def read_file(config: DatasetConfig, path: Path, labelled: bool = True) -> list[
             label_column=config.label_column if labelled else None,
             separator=config.separator,
             encoding=config.encoding,
+            token_prefix=config.token_prefix,
         )
     return readers.read_classification(
         path,

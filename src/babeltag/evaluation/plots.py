@@ -77,7 +77,7 @@ def learning_curve(
         axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.legend()
-    _write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
     return path
 
 
@@ -118,7 +118,7 @@ def expert_gate_heatmap(
     figure.colorbar(image, ax=axes)
     if title:
         axes.set_title(title)
-    _write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
     return path
 
 
@@ -137,7 +137,7 @@ def results_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     for row in rows:
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
     path = Path(path)
-    _write_atomically(path, lambda handle: handle.write(text.getvalue().encode("utf-8")))
+    write_atomically(path, lambda handle: handle.write(text.getvalue().encode("utf-8")))
     return path
 
 
@@ -176,7 +176,7 @@ def _tick(x: float) -> str:
     return str(int(x)) if x.is_integer() else f"{x:g}"
 
 
-def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """``write`` into a new file beside ``path``, then rename it over ``path`` (one step on POSIX and
     Windows), so ``path`` is either the old file or the whole new one. The file is opened normally
     (not by ``tempfile``), so it gets the usual permissions."""

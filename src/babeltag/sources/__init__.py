@@ -1,0 +1,1 @@
+"""Which source languages to transfer from: typology, data overlap, a ranker fitted on transfer results."""

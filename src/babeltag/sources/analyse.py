@@ -1,0 +1,143 @@
+"""``babeltag sources analyse``: the evidence behind a ranking, as plots of measured transfer.
+
+For each ground truth: the transfer matrix as a heatmap; the score of every (source, target) pair
+against each signal, with Spearman's rho over all pairs in the panel title; and Pires et al.'s (2019)
+view, the score against the number of WALS word-order features the two languages share.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import spearmanr
+
+from babeltag.errors import BabeltagError
+from babeltag.evaluation.plots import write_atomically
+from babeltag.sources.ranker import Scores, Signals
+from babeltag.sources.signals import SIGNALS, signals_from_json
+
+
+def _figure(width: float, height: float) -> Any:
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise BabeltagError("plotting needs matplotlib (pip install matplotlib)") from None
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Any, path: Path) -> Path:
+    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    return path
+
+
+def transfer_heatmap(scores: Scores, languages: Sequence[str], metric: str, path: Path) -> Path:
+    """Rows: source models, columns: the languages they are scored on (the diagonal is in-language)."""
+    values = [[scores[s].get(t, math.nan) for t in languages] for s in languages]
+    figure = _figure(1.5 + 0.45 * len(languages), 1.2 + 0.4 * len(languages))
+    axes = figure.add_subplot()
+    image = axes.imshow(values, cmap="viridis", aspect="auto")
+    axes.set_xticks(range(len(languages)), languages)
+    axes.set_yticks(range(len(languages)), languages)
+    axes.set_xlabel("target (scored on)")
+    axes.set_ylabel("source (trained on)")
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            if not math.isnan(value):
+                axes.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white")
+    figure.colorbar(image, ax=axes, label=metric)
+    return _save(figure, path)
+
+
+def pair_points(scores: Scores, table: Signals, signal: str) -> list[tuple[float, float]]:
+    """(signal value, score) of every scored pair that has the signal."""
+    points = []
+    for (source, target), values in table.items():
+        value = values.get(signal)
+        score = scores.get(source, {}).get(target)
+        if value is not None and score is not None and source != target:
+            points.append((float(value), float(score)))
+    return points
+
+
+def correlations(scores: Scores, table: Signals) -> dict[str, float]:
+    """Spearman's rho between each signal and the score, over all pairs (not per target)."""
+    result = {}
+    for signal in SIGNALS:
+        points = pair_points(scores, table, signal)
+        if len(points) > 2 and len({x for x, _ in points}) > 1:
+            rho = spearmanr([x for x, _ in points], [y for _, y in points]).statistic
+            result[signal] = float(rho)
+    return result
+
+
+def signal_scatter(scores: Scores, table: Signals, metric: str, path: Path) -> Path:
+    rhos = correlations(scores, table)
+    signals = list(rhos)
+    if not signals:
+        raise BabeltagError(f"{path}: no signal has values to plot")
+    columns = 4
+    rows = math.ceil(len(signals) / columns)
+    figure = _figure(3.2 * columns, 2.6 * rows)
+    for i, signal in enumerate(signals):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        points = pair_points(scores, table, signal)
+        axes.scatter([x for x, _ in points], [y for _, y in points], s=8, alpha=0.6)
+        axes.set_title(f"{signal} (rho {rhos[signal]:+.2f})", fontsize=9)
+        axes.set_ylabel(metric, fontsize=8)
+        axes.tick_params(labelsize=7)
+    return _save(figure, path)
+
+
+def word_order_plot(scores: Scores, table: Signals, metric: str, path: Path) -> Path:
+    """Pires et al. (2019, Fig. 3): transfer score against shared WALS word-order features."""
+    points = pair_points(scores, table, "word_order_shared")
+    if not points:
+        raise BabeltagError(f"{path}: no pair has word-order features")
+    by_count: dict[int, list[float]] = {}
+    for x, y in points:
+        by_count.setdefault(round(x), []).append(y)
+    counts = sorted(by_count)
+    figure = _figure(5.0, 3.6)
+    axes = figure.add_subplot()
+    axes.scatter(
+        [x for x, _ in points], [y for _, y in points], s=10, alpha=0.4, label="one (source, target)"
+    )
+    axes.plot(
+        counts, [statistics.fmean(by_count[c]) for c in counts], marker="o", color="black", label="mean"
+    )
+    axes.set_xlabel("WALS word-order features in common (81A, 85A-89A)")
+    axes.set_ylabel(f"zero-shot {metric}")
+    axes.set_xticks(range(0, 7))
+    axes.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def analyse_ground_truth(truth: Mapping[str, Any], out: Path) -> dict[str, Any]:
+    """Every plot of one ground truth into ``out``; returns the paths and the correlations."""
+    out.mkdir(parents=True, exist_ok=True)
+    task, metric = truth["task"], truth["metric"]
+    scores: Scores = truth["scores"]
+    table = signals_from_json(truth["signals"], str(truth.get("name", task)))
+    languages = list(truth.get("languages") or scores)
+    plots = [
+        transfer_heatmap(scores, languages, metric, out / f"{task}_transfer_matrix.png"),
+        signal_scatter(scores, table, metric, out / f"{task}_score_vs_signals.png"),
+    ]
+    skipped = []
+    if pair_points(scores, table, "word_order_shared"):
+        plots.append(word_order_plot(scores, table, metric, out / f"{task}_word_order.png"))
+    else:  # languages URIEL does not know
+        skipped.append("word order: no pair has WALS word-order features")
+    return {
+        "task": task,
+        "plots": [str(p) for p in plots],
+        "skipped": skipped,
+        "spearman_over_pairs": correlations(scores, table),
+    }

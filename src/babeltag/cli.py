@@ -136,12 +136,28 @@ def _cmd_sources(args: argparse.Namespace) -> int:
             args.target, args.task, candidates, args.data_dir, args.ground_truth, _parse_texts(args.text)
         )
     else:
-        from babeltag.sources.analyse import analyse_ground_truth
+        from babeltag.sources.analyse import analyse_ground_truth, gates_vs_genetic_distance
 
         analyses = [
             analyse_ground_truth(commands.load_ground_truth(where), Path(args.out)) for where in args.run_dirs
         ]
-        result = {"analyses": analyses}
+        gate_analyses = []
+        for i, gates_file in enumerate(args.gates):
+            gates = json.loads(Path(gates_file).read_text(encoding="utf-8"))
+            name = f"gates_vs_genetic_distance{'' if i == 0 else i + 1}.png"
+            gate_analyses.append(gates_vs_genetic_distance(gates, Path(args.out) / name))
+        result = {"analyses": analyses, "gates": gate_analyses}
+    print(json.dumps(result))
+    return 0
+
+
+def _cmd_gates(args: argparse.Namespace) -> int:
+    from babeltag.evaluation.gates import gates_command
+
+    texts = _parse_texts(args.text)
+    if not texts:
+        raise BabeltagError("--text: give at least one LANG=FILE")
+    result = gates_command(args.model, dict(texts), args.out, args.dataset, args.max_sentences)
     print(json.dumps(result))
     return 0
 
@@ -311,9 +327,27 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("ground_truth", nargs="+", help="ground_truth.json files or their directories")
     a.add_argument("--out", default=None, help="directory for ranking.md and ranking.json")
     a = actions.add_parser("analyse", help="plots: transfer matrix, score against each signal, word order")
-    a.add_argument("run_dirs", nargs="+", help="directories of `babeltag sources transfer` (or their JSON)")
+    a.add_argument("run_dirs", nargs="*", help="directories of `babeltag sources transfer` (or their JSON)")
+    a.add_argument(
+        "--gates",
+        action="append",
+        default=[],
+        help="gates.json of `babeltag gates`: weight vs genetic distance",
+    )
     a.add_argument("--out", required=True, help="directory for the PNG files")
     p.set_defaults(run=_cmd_sources)
+
+    p = commands.add_parser(
+        "gates", help="mixture-of-experts models: average expert gate weights per language, with heatmaps"
+    )
+    p.add_argument("model", help="model directory (run_dir/model) of a sharing.experts model")
+    p.add_argument("--text", action="append", default=[], metavar="LANG=FILE", help="repeatable")
+    p.add_argument("--out", required=True, help="directory for gates.json and the heatmaps")
+    p.add_argument(
+        "--dataset", default=None, help="which dataset's model reads the text (default: first target)"
+    )
+    p.add_argument("--max-sentences", type=int, default=None)
+    p.set_defaults(run=_cmd_gates)
 
     p = commands.add_parser("data", help="get corpora: official sources into a local cache")
     data_actions = p.add_subparsers(dest="action", required=True)

@@ -336,9 +336,22 @@ class AdversarialObjectiveConfig(Section):
     )
     critic_steps: int = Field(5, ge=1, description="separate: discriminator updates per main update")
     critic_lr: float = Field(1e-3, gt=0, description="separate: the discriminator's Adam learning rate")
+    loss: Literal["nll", "wasserstein"] = Field(
+        "nll",
+        description="nll: the discriminator names the language; wasserstein: a multinomial Wasserstein "
+        "critic (needs training: separate; its weights are clipped to [-clip, clip] after each update)",
+    )
+    clip: float = Field(0.01, gt=0, description="wasserstein: the critic's weight-clipping bound")
     widths: list[int] = Field(default_factory=lambda: [3, 4, 5])
     filters: int = Field(64, ge=1)
     hidden: int = Field(100, ge=1)
+
+    @model_validator(mode="after")
+    def _critic_trains_separately(self) -> AdversarialObjectiveConfig:
+        # a Wasserstein critic is only meaningful with its weights clipped between its own updates
+        if self.loss == "wasserstein" and self.training != "separate":
+            raise ValueError("loss: wasserstein needs training: separate (the critic's own clipped updates)")
+        return self
 
 
 class BiLMObjectiveConfig(Section):

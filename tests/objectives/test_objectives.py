@@ -14,6 +14,7 @@ from babeltag.objectives.adversarial import (
     LanguageDiscriminator,
     SentenceCNN,
     lambda_schedule,
+    language_loss,
 )
 from babeltag.objectives.language_model import BOS, EOS, UNK, BiLMObjective
 
@@ -83,6 +84,33 @@ def test_the_adversary_trains_the_discriminator_and_reverses_the_encoder_gradien
     assert torch.allclose(reversed_grad, -plain.grad, atol=1e-6)
     # the discriminator's own parameters get the ordinary (descent) gradient
     assert all(p.grad is not None for p in discriminator.parameters())
+
+
+def test_wasserstein_loss_matches_a_slow_version_and_nll_is_cross_entropy() -> None:
+    scores = torch.tensor([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])
+    # language 0's critic: its score minus the mean of the other two, per sentence, averaged, negated
+    slow = -((1.0 - (2.0 + 4.0) / 2) + (0.5 - (-1.0 + 3.0) / 2)) / 2
+    assert language_loss(scores, 0, "wasserstein").item() == pytest.approx(slow)
+    assert language_loss(scores, 2, "nll").item() == pytest.approx(
+        F.cross_entropy(scores, torch.tensor([2, 2])).item()
+    )
+    with pytest.raises(ValueError, match="wasserstein"):
+        language_loss(scores, 0, "hinge")
+
+
+def test_wasserstein_critic_weights_are_clipped_and_the_encoder_gradient_reversed() -> None:
+    torch.manual_seed(0)
+    discriminator = LanguageDiscriminator(6, ["en", "nl", "de"], hidden=5, widths=(3,), filters=4)
+    discriminator.clip_weights(0.01)
+    assert all(p.abs().max() <= 0.01 for p in discriminator.parameters())
+    adversary = LanguageAdversary(discriminator, scale=1.0, loss="wasserstein")
+    states = torch.randn(2, 5, 6, requires_grad=True)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    adversary(states, mask, "nl").backward()
+    reversed_grad = states.grad.clone()  # type: ignore[union-attr]
+    states.grad = None
+    language_loss(discriminator(states, mask), 1, "wasserstein").backward()
+    assert torch.allclose(reversed_grad, -states.grad)  # type: ignore[operator]
 
 
 def test_discriminator_needs_two_languages() -> None:

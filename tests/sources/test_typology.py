@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from babeltag.errors import ConfigError
@@ -75,3 +77,15 @@ def test_shared_word_order_features_count_agreeing_groups() -> None:
     assert "81A subject-object-verb" not in shared and "85A adposition-noun" not in shared
     assert "87A adjective-noun" in shared  # both put adjectives before nouns
     assert typology.typology_signals("en", "hi")["word_order_shared"] == float(len(shared))
+
+
+def test_gate_weights_beside_genetic_distance(tmp_path: Path) -> None:
+    from babeltag.sources.analyse import gates_vs_genetic_distance
+
+    gates = {"features": {"nl": {"de": 0.7, "es": 0.2, "syn_x": 0.1}, "de": {"nl": 0.6, "es": 0.4}}}
+    result = gates_vs_genetic_distance(gates, tmp_path / "gates.png")
+    pairs = {(p[0], p[1]): p for p in result["points"]["features"]}
+    assert set(pairs) == {("nl", "de"), ("nl", "es"), ("de", "nl"), ("de", "es")}  # syn_x: not in URIEL
+    assert pairs[("nl", "de")][2] == pytest.approx(distances("nl", "de")["genetic"])
+    assert pairs[("nl", "de")][3] == 0.7
+    assert (tmp_path / "gates.png").stat().st_size > 1000

@@ -23,7 +23,7 @@ from babeltag.data.datasets import normaliser_of, read_split, to_scheme
 from babeltag.data.example import Example
 from babeltag.data.shared_vocab import SharedVocabularies
 from babeltag.data.synthetic import LanguageSpec, write_corpus
-from babeltag.errors import ConfigError, DataError, ModelArchiveError
+from babeltag.errors import BabeltagError, ConfigError, DataError, ModelArchiveError
 from babeltag.heads.classifier import ClassifierHead
 from babeltag.models.archive import LoadedMultiTaskModel, load_any_model, load_model
 from babeltag.models.build import training_scheme
@@ -644,6 +644,35 @@ def test_separate_discriminator_training_updates_it_only_in_critic_steps(
     assert any(not torch.equal(after[k], v) for k, v in discriminator.items())  # the critic moved it
 
 
+def test_wasserstein_critic_trains_with_clipped_weights(data_dir: Path, tmp_path: Path) -> None:
+    """MAN with a Wasserstein critic: it trains end to end, and after training every critic weight is
+    inside the clipping bound (it is clipped after each of its updates)."""
+    config = one_dataset_config(
+        objectives={
+            "adversarial": {
+                "training": "separate",
+                "loss": "wasserstein",
+                "clip": 0.02,
+                "critic_steps": 2,
+                "filters": 4,
+                "hidden": 8,
+            }
+        },
+        sampling={"proportions": "uniform", "epoch_unit": "updates", "epoch_size": 3},
+    )
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    summary = train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+    assert summary["epochs_run"] == 1
+    loaded = load_any_model(tmp_path / "run/model")
+    assert isinstance(loaded, LoadedMultiTaskModel) and loaded.model.adversary is not None
+    assert loaded.model.adversary.loss == "wasserstein"
+    assert all(p.abs().max() <= 0.02 + 1e-7 for p in loaded.model.adversary.discriminator.parameters())
+
+    config["objectives"]["adversarial"]["training"] = "reversal"
+    with pytest.raises(ConfigError, match="wasserstein needs training: separate"):
+        parse_multitask_config(config)
+
+
 def test_man_moe_trains_saves_and_reloads(data_dir: Path, tmp_path: Path) -> None:
     """Experts per source language + a separately trained discriminator (MAN-MoE) train end to end,
     log the gate loss, and the saved model predicts as the trained one."""
@@ -674,6 +703,56 @@ def test_man_moe_trains_saves_and_reloads(data_dir: Path, tmp_path: Path) -> Non
     assert score(dev, predicted, "span_f1", "iob2")["f1"] == pytest.approx(
         summary["datasets"]["ner_src"]["dev"]["f1"]
     )
+
+
+def test_average_expert_gates_of_a_trained_man_moe(data_dir: Path, tmp_path: Path) -> None:
+    """babeltag gates: each gate's average over a text's real tokens (padding excluded: batched equals
+    one sentence at a time, token-weighted), rows summing to one, one column per source expert."""
+    from babeltag.data.batching import TensorDataset
+    from babeltag.evaluation.gates import average_gates, gates_command
+
+    config = one_dataset_config(
+        sharing={"experts": "source_languages", "expert_hidden": 6},
+        sampling={"proportions": "uniform", "epoch_unit": "updates", "epoch_size": 2},
+    )
+    config["datasets"]["ner_rel"] = ner("syn_rel")
+    config["datasets"]["ner_unr"] = ner("syn_unr")
+    train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+    texts = {language: data_dir / "ner" / language / "test.txt" for language in ("syn_src", "syn_rel")}
+    result = gates_command(tmp_path / "run/model", texts, tmp_path / "gates", dataset="ner_src")
+    assert set(result["gates"]) == {"features", "predictor"}
+    for rows in result["gates"].values():
+        assert set(rows) == {"syn_src", "syn_rel"}
+        for weights in rows.values():
+            assert list(weights) == ["syn_rel", "syn_unr"]  # the sources; the target has no expert
+            assert sum(weights.values()) == pytest.approx(1.0)
+    assert json.loads((tmp_path / "gates/gates.json").read_text()) == result["gates"]
+    assert all(Path(f).stat().st_size > 0 for f in result["files"])
+
+    loaded = load_model(tmp_path / "run/model", dataset="ner_src")
+    examples = read_split(loaded.config.data, "test", data_dir)[:7]
+    tensors = TensorDataset(examples, loaded.vocabularies, normaliser_of(loaded.config), None)
+    batched = average_gates(loaded.model, tensors, batch_size=4)
+    one_by_one = [
+        (
+            len(e.tokens),
+            average_gates(
+                loaded.model, TensorDataset([e], loaded.vocabularies, normaliser_of(loaded.config), None)
+            ),
+        )
+        for e in examples
+    ]
+    total = sum(n for n, _ in one_by_one)
+    for gate, weights in batched.items():
+        for expert, value in weights.items():
+            assert value == pytest.approx(sum(n * g[gate][expert] for n, g in one_by_one) / total, abs=1e-6)
+
+
+def test_gates_of_a_model_without_experts_is_an_error(run: Run) -> None:
+    from babeltag.evaluation.gates import gates_of
+
+    with pytest.raises(BabeltagError, match="no mixture of experts"):
+        gates_of(next(iter(run.model.views.values())))
 
 
 def test_a_zero_resource_target_is_scored_and_feeds_the_objectives_text_only(

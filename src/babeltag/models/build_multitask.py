@@ -246,7 +246,7 @@ def with_objectives(
         (settings.schedule, settings.max_lambda) if settings else ("constant", 1.0),
     )
     if settings is not None and settings.training == "separate":
-        model.train_discriminator_separately(settings.critic_steps, settings.critic_lr)
+        model.train_discriminator_separately(settings.critic_steps, settings.critic_lr, settings.clip)
     return model
 
 
@@ -277,7 +277,7 @@ def build_objectives(
         adversary = parts.get(
             "objective/adversary",
             lambda: LanguageAdversary(
-                LanguageDiscriminator(shared_D, languages, a.hidden, a.widths, a.filters)
+                LanguageDiscriminator(shared_D, languages, a.hidden, a.widths, a.filters), loss=a.loss
             ),
         )
     language_models: dict[str, BiLMObjective] = {}

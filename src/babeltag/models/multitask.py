@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from babeltag.data.batching import Batch
 from babeltag.models.model import TaskModel
-from babeltag.objectives.adversarial import LanguageAdversary, lambda_schedule
+from babeltag.objectives.adversarial import LanguageAdversary, lambda_schedule, language_loss
 from babeltag.objectives.language_model import BiLMObjective
 from babeltag.objectives.mixture_of_experts import MixtureOfExperts
 
@@ -57,12 +56,12 @@ class MultiTaskModel(nn.Module):
             if stray:
                 raise ValueError(f"dataset {name}: parameters not in any shared part: {stray[:3]}")
 
-    def train_discriminator_separately(self, steps: int, lr: float) -> None:
+    def train_discriminator_separately(self, steps: int, lr: float, clip: float = 0.01) -> None:
         """MAN-style: the discriminator gets its own optimiser and ``steps`` updates per main update
         (run by the Trainer through ``self.critic``); the main update leaves it alone."""
         if self.adversary is None:
             raise ValueError("no adversary to train separately")
-        self.critic = AdversaryCritic(self, steps, lr)
+        self.critic = AdversaryCritic(self, steps, lr, clip)
 
     def train(self, mode: bool = True) -> MultiTaskModel:
         super().train(mode)
@@ -115,12 +114,14 @@ class AdversaryCritic:
     no gradient reaching the encoder. The Trainer runs ``steps`` Adam updates of ``parameters()``
     on it before each main update, and keeps these parameters out of the main optimiser."""
 
-    def __init__(self, model: MultiTaskModel, steps: int, lr: float) -> None:
+    def __init__(self, model: MultiTaskModel, steps: int, lr: float, clip: float = 0.01) -> None:
         assert model.adversary is not None
         self.model = model
         self.discriminator = model.adversary.discriminator
+        self.kind = model.adversary.loss
         self.steps = steps
         self.lr = lr
+        self.clip = clip
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.discriminator.parameters())
@@ -133,5 +134,10 @@ class AdversaryCritic:
                 _, shared = view.encode_with_shared(batch)
             logits = self.discriminator(shared, batch.mask)
             language = self.discriminator.languages.index(view.language)
-            losses.append(F.cross_entropy(logits, torch.full((len(batch),), language, dtype=torch.long)))
+            losses.append(language_loss(logits, language, self.kind))
         return torch.stack(losses).mean()
+
+    def after_step(self) -> None:
+        """After each critic update: a Wasserstein critic's weights are clipped back into range."""
+        if self.kind == "wasserstein":
+            self.discriminator.clip_weights(self.clip)

@@ -7,6 +7,12 @@ encoder the *negated* gradient, so the encoder learns features the discriminator
 (Ganin & Lempitsky 2015; Kim et al. 2017 for POS tagging). The discriminator follows Kim et al.:
 convolutions of widths 3, 4, 5 (64 filters each) over the states, max-pooled over time, tanh,
 concatenated, then one hidden layer with Leaky ReLU (slope 0.2).
+
+Two losses for the discriminator (:func:`language_loss`): the negative log-likelihood of the true
+language, or a multinomial Wasserstein critic (Arjovsky et al. 2017; Chen et al.'s ADAN/MAN): one
+score per language, and the critic of language l maximises its score on l's sentences minus its mean
+score on the others'. A Wasserstein critic must stay Lipschitz, so its weights are clipped after each
+of its updates (:meth:`LanguageDiscriminator.clip_weights`); it is trained with its own optimiser.
 """
 
 from __future__ import annotations
@@ -106,25 +112,44 @@ class LanguageDiscriminator(nn.Module):
         )
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Language logits ``[B, L]``."""
+        """Language logits ``[B, L]`` (critic scores for the Wasserstein loss)."""
         return self.mlp(self.encoder(states, mask))
+
+    @torch.no_grad()
+    def clip_weights(self, bound: float) -> None:
+        """Every weight into ``[-bound, bound]`` (WGAN's way of keeping a critic Lipschitz)."""
+        for parameter in self.parameters():
+            parameter.clamp_(-bound, bound)
+
+
+def language_loss(scores: torch.Tensor, language: int, kind: str = "nll") -> torch.Tensor:
+    """The discriminator's loss on a batch of sentences of one ``language`` (scores ``[B, L]``).
+
+    * ``nll``: cross-entropy of the true language;
+    * ``wasserstein``: ``-(s_l - mean_{k != l} s_k)``, averaged over the batch: summed over batches of
+      every language it is each language's critic separating that language from the rest.
+    """
+    if kind == "nll":
+        target = torch.full((scores.shape[0],), language, dtype=torch.long, device=scores.device)
+        return F.cross_entropy(scores, target)
+    if kind == "wasserstein":
+        others = (scores.sum(dim=1) - scores[:, language]) / (scores.shape[1] - 1)
+        return -(scores[:, language] - others).mean()
+    raise ValueError(f"unknown discriminator loss {kind!r}; expected nll or wasserstein")
 
 
 class LanguageAdversary(nn.Module):
     """The objective: discriminator NLL through gradient reversal. Minimising it trains the
     discriminator to recognise languages and, through the reversed gradient, the encoder to hide them."""
 
-    def __init__(self, discriminator: LanguageDiscriminator, scale: float = 1.0) -> None:
+    def __init__(self, discriminator: LanguageDiscriminator, scale: float = 1.0, loss: str = "nll") -> None:
         super().__init__()
+        if loss not in ("nll", "wasserstein"):
+            raise ValueError(f"unknown discriminator loss {loss!r}; expected nll or wasserstein")
         self.discriminator = discriminator
         self.reversal = GradientReversal(scale)
+        self.loss = loss
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor, language: str) -> torch.Tensor:
         logits = self.discriminator(self.reversal(states), mask)
-        target = torch.full(
-            (states.shape[0],),
-            self.discriminator.languages.index(language),
-            dtype=torch.long,
-            device=states.device,
-        )
-        return F.cross_entropy(logits, target)
+        return language_loss(logits, self.discriminator.languages.index(language), self.loss)

@@ -119,6 +119,49 @@ def word_order_plot(scores: Scores, table: Signals, metric: str, path: Path) -> 
     return _save(figure, path)
 
 
+def gates_vs_genetic_distance(
+    gates: Mapping[str, Mapping[str, Mapping[str, float]]], path: Path
+) -> dict[str, Any]:
+    """Chen et al.'s expert weights beside URIEL: for each language whose text went through a
+    MAN-MoE model (``babeltag gates``), the average gate weight of each source expert against the
+    genetic distance between the two languages. Returns the points and Spearman's rho per gate."""
+    from babeltag.sources.typology import distance, knows, prefetch
+
+    languages = {
+        code for rows in gates.values() for row_language, row in rows.items() for code in (row_language, *row)
+    }
+    known = [code for code in languages if knows(code)]
+    prefetch(known)
+    points: dict[str, list[tuple[str, str, float, float]]] = {}
+    for gate, rows in gates.items():
+        for language, weights in rows.items():
+            for expert, weight in weights.items():
+                if language in known and expert in known and language != expert:
+                    points.setdefault(gate, []).append(
+                        (language, expert, distance("genetic", language, expert), float(weight))
+                    )
+    if not points:
+        raise BabeltagError(f"{path}: no (language, expert) pair that URIEL knows both of")
+    figure = _figure(4.5 * len(points), 3.6)
+    rhos = {}
+    for i, (gate, pairs) in enumerate(points.items()):
+        axes = figure.add_subplot(1, len(points), i + 1)
+        axes.scatter([p[2] for p in pairs], [p[3] for p in pairs], s=14)
+        for language, expert, x, y in pairs:
+            axes.annotate(f"{language}<-{expert}", (x, y), fontsize=6)
+        if len(pairs) > 2:
+            rhos[gate] = float(spearmanr([p[2] for p in pairs], [p[3] for p in pairs]).statistic)
+        axes.set_xlabel("URIEL genetic distance (language, expert)")
+        axes.set_ylabel(f"average {gate} gate weight")
+        axes.set_title(gate + (f" (rho {rhos[gate]:+.2f})" if gate in rhos else ""), fontsize=9)
+    _save(figure, path)
+    return {
+        "plot": str(path),
+        "spearman": rhos,
+        "points": {g: [list(r) for r in rows] for g, rows in points.items()},
+    }
+
+
 def analyse_ground_truth(truth: Mapping[str, Any], out: Path) -> dict[str, Any]:
     """Every plot of one ground truth into ``out``; returns the paths and the correlations."""
     out.mkdir(parents=True, exist_ok=True)

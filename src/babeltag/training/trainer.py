@@ -159,6 +159,7 @@ class Trainer:
             self.critic_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.critic_optimizer.step()
+            self.critic.after_step()
         self.critic_optimizer.zero_grad(set_to_none=True)
 
     def fit(self, train: TensorDataset | BatchSource) -> TrainingResult:

@@ -256,6 +256,9 @@ class SharingConfig(Section):
         "are mixtures of one expert per source (non-target) language, gated per token",
     )
     expert_hidden: int = Field(128, ge=1, description="experts: hidden and output size of a feature expert")
+    gate_loss_weight: float = Field(
+        0.01, ge=0.0, description="experts: weight of the gates' loss (Chen et al. 2019's lambda1)"
+    )
     private_output: Literal["none", "per_dataset"] = Field(
         "none",
         description="per_dataset: add a language-specific linear layer mixed with the shared one by a "
@@ -293,13 +296,27 @@ RECIPE_SHARING = {
         output="per_dataset",
         private_output="none",
     ),
+    # Chen et al. 2019 (MAN-MoE): everything shared by all languages; the private features and the
+    # predictor are mixtures of source-language experts (experts: none gives their MAN baselines)
+    "chen2019": SharingConfig(
+        chars="all",
+        word_embedding="per_language",
+        word_encoder="all",
+        output="per_task",
+        private_output="none",
+        experts="source_languages",
+    ),
 }
 
 #: What a recipe lets the config choose, and among which values: Kim et al.'s Table 1 variants
 #: turn the common (word_encoder: all) and private (private_encoder: per_language) encoders on and off.
 RECIPE_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
     "kim2017": {"word_encoder": ("all", "per_language"), "private_encoder": ("none", "per_language")},
+    "chen2019": {"experts": ("none", "source_languages")},
 }
+
+#: Sizes and weights in the sharing section: not what is shared, so every recipe takes them from the config
+SHARING_SETTINGS = ("expert_hidden", "gate_loss_weight")
 
 
 class SamplingConfig(Section):
@@ -374,10 +391,15 @@ class MultiTaskConfig(Section):
     """Several datasets, each a (task, language) pair, trained as one model whose parts are shared
     as ``sharing`` (or the named recipe) says."""
 
-    recipe: Literal["generic", "lin2018", "yang2016", "kim2017"] = Field(
+    recipe: Literal["generic", "lin2018", "yang2016", "kim2017", "chen2019"] = Field(
         "generic", description="generic: parts shared as `sharing` says; a recipe fixes the sharing"
     )
     datasets: dict[str, MultiDatasetEntry]
+    model_selection: Literal["targets", "sources"] = Field(
+        "targets",
+        description="whose dev sets pick the best epoch: the targets', or (zero-resource transfer, where "
+        "target labels must not be used at all) the auxiliary datasets'",
+    )
     word_vectors: dict[str, str] = Field(
         default_factory=dict, description="language -> pretrained .vec file for its word embeddings"
     )
@@ -426,7 +448,7 @@ class MultiTaskConfig(Section):
         resolved = fixed.model_copy()
         for key in given:
             value = getattr(self.sharing, key)
-            if key in choices and value in choices[key]:
+            if key in SHARING_SETTINGS or (key in choices and value in choices[key]):
                 setattr(resolved, key, value)
             elif value != getattr(fixed, key):
                 allowed = f" (it allows {', '.join(choices[key])})" if key in choices else ""
@@ -445,6 +467,10 @@ class MultiTaskConfig(Section):
 
     def targets(self) -> list[str]:
         return [name for name, entry in self.datasets.items() if entry.role == "target"]
+
+    def sources(self) -> list[str]:
+        """The auxiliary datasets (the sources of a transfer)."""
+        return [name for name, entry in self.datasets.items() if entry.role != "target"]
 
     def dataset_view(self, name: str) -> ExperimentConfig:
         """The single-task configuration of one dataset: its reading options and the shared sections.

@@ -797,3 +797,80 @@ def test_zero_resource_needs_an_update_count_and_a_shared_output(data_dir: Path,
     config["sharing"] = {"output": "per_dataset"}
     with pytest.raises(DataError, match="no labels to predict"):
         train_multitask(parse_multitask_config(config), tmp_path / "b", data_dir, progress=False)
+
+
+def chen2019_config(**sharing: Any) -> dict[str, Any]:
+    """Zero-resource syn_rel NER from syn_src and syn_unr, selected on the sources' dev sets."""
+    return {
+        "recipe": "chen2019",
+        "model_selection": "sources",
+        "datasets": {
+            "ner_rel": {**ner("syn_rel"), "role": "target", "labelled_sentences": 0},
+            "ner_src": ner("syn_src"),
+            "ner_unr": ner("syn_unr"),
+        },
+        "sharing": {"expert_hidden": 6, **sharing},
+        "objectives": {"adversarial": {"training": "separate", "critic_steps": 1, "filters": 4, "hidden": 8}},
+        "sampling": {
+            "proportions": "uniform",
+            "order": "round_robin",
+            "epoch_unit": "updates",
+            "epoch_size": 3,
+        },
+        "model": TINY_MODEL,
+        "training": {**TINY_TRAINING, "epochs": 1},
+    }
+
+
+@pytest.mark.parametrize("variant", ["man_moe", "man", "weight_sharing"])
+def test_chen2019_variants_train_select_on_sources_and_reload(
+    variant: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """MAN-MoE and its baselines from one config: each trains, is selected on the sources' dev sets
+    (never the zero-resource target's), and the saved model predicts as the scores say."""
+    config = chen2019_config(**({} if variant == "man_moe" else {"experts": "none"}))
+    if variant == "weight_sharing":
+        config["objectives"] = {}
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    epoch = next(r for r in log if r.get("epoch") == 1)
+    assert set(epoch["dev"]["datasets"]) == {"ner_src", "ner_unr"}  # the sources' dev, not the target's
+    assert ("gate" in epoch["loss"]) == (variant == "man_moe")
+    assert ("adversarial" in epoch["loss"]) == (variant != "weight_sharing")
+    meta = json.loads((tmp_path / "run/model/meta.json").read_text())
+    assert "sources' dev" in json.dumps(meta)
+    loaded = load_model(tmp_path / "run/model", dataset="ner_rel")
+    test = read_split(parsed.datasets["ner_rel"].single(), "test", data_dir)
+    from babeltag.evaluation.scoring import score
+    from babeltag.models.predict import predict_labels
+
+    predicted = predict_labels(
+        loaded.model,
+        test,
+        loaded.vocabularies,
+        normaliser_of(loaded.config),
+        training_scheme(loaded.config),
+        "iob2",
+    )
+    assert score(test, predicted, "span_f1", "iob2")["f1"] == pytest.approx(
+        summary["datasets"]["ner_rel"]["test"]["f1"]
+    )
+
+
+def test_chen2019_refuses_what_it_does_not_build() -> None:
+    config = chen2019_config()
+    config["model"] = {**TINY_MODEL, "char_encoder": {"type": "lstm", "char_dim": 4, "hidden": 4}}
+    with pytest.raises(ConfigError, match="recipe chen2019 is a char CNN"):
+        train_multitask(parse_multitask_config(config), "/nonexistent", None, progress=False)
+    config = chen2019_config(private_encoder="per_language")
+    with pytest.raises(ConfigError, match="recipe chen2019 fixes what is shared"):
+        parse_multitask_config(config)
+
+
+def test_model_selection_on_sources_needs_a_source_dev_set(data_dir: Path, tmp_path: Path) -> None:
+    config = chen2019_config()
+    for name in ("ner_src", "ner_unr"):
+        del config["datasets"][name]["dev"]
+    with pytest.raises(ConfigError, match="no auxiliary dataset has a dev set"):
+        train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)

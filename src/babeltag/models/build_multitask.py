@@ -294,9 +294,14 @@ def build_objectives(
 
 def check_recipe(config: MultiTaskConfig) -> None:
     """Refuse a config whose parts the recipe does not build (before any data is read)."""
-    from babeltag.models.recipes import kim2017, lin2018, yang2016
+    from babeltag.models.recipes import chen2019, kim2017, lin2018, yang2016
 
-    checks = {"lin2018": lin2018.check, "yang2016": yang2016.check, "kim2017": kim2017.check}
+    checks = {
+        "lin2018": lin2018.check,
+        "yang2016": yang2016.check,
+        "kim2017": kim2017.check,
+        "chen2019": chen2019.check,
+    }
     if config.recipe in checks:
         checks[config.recipe](config)
     with_objectives = config.objectives.adversarial is not None or config.objectives.bilm is not None
@@ -311,7 +316,7 @@ def build_for_config(
     config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
 ) -> MultiTaskModel:
     """The recipe's own builder, or the generic one for ``recipe: generic``."""
-    from babeltag.models.recipes import kim2017, lin2018, yang2016
+    from babeltag.models.recipes import chen2019, kim2017, lin2018, yang2016
 
     check_recipe(config)
     builders = {
@@ -319,5 +324,6 @@ def build_for_config(
         "lin2018": lin2018.build,
         "yang2016": yang2016.build,
         "kim2017": kim2017.build,
+        "chen2019": chen2019.build,
     }
     return builders[config.recipe](config, vocabularies, pretrained)

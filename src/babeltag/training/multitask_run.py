@@ -231,6 +231,8 @@ def loss_weights(config: MultiTaskConfig, splits: dict[str, DatasetSplits]) -> d
         weights["adversarial"] = objectives.adversarial.weight
     if objectives.bilm is not None:
         weights["bilm"] = objectives.bilm.weight
+    if config.sharing.experts != "none":
+        weights["gate"] = config.sharing.gate_loss_weight
     return weights
 
 
@@ -374,14 +376,20 @@ def train_multitask(
         ),
     )
 
-    targets_with_dev = {name: splits[name].dev for name in config.targets() if splits[name].dev}
+    selectors = config.targets() if config.model_selection == "targets" else config.sources()
+    targets_with_dev = {name: splits[name].dev for name in selectors if splits[name].dev}
+    selected_on = f"{config.model_selection}' dev"
+    if config.model_selection == "sources" and not targets_with_dev:
+        raise ConfigError(
+            "model_selection: sources, but no auxiliary dataset has a dev set (dev or held_out_dev)"
+        )
 
     def evaluate_dev() -> dict[str, Any]:
         scores = evaluate_datasets(model, config, vocabularies, targets_with_dev)  # type: ignore[arg-type]
         return {"score": float(np.mean([s["score"] for s in scores.values()])), "datasets": scores}
 
     def save_best(dev: dict[str, Any]) -> None:
-        save_model(out / "model", model, config, vocabularies, {"selected_on": "targets' dev", "dev": dev})
+        save_model(out / "model", model, config, vocabularies, {"selected_on": selected_on, "dev": dev})
 
     trainer = Trainer(
         model,
@@ -411,7 +419,7 @@ def train_multitask(
         save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
 
     summary: dict[str, Any] = {
-        **training_facts(result, "targets' dev" if targets_with_dev else None),
+        **training_facts(result, selected_on if targets_with_dev else None),
         "schedule": schedule.describe(),
         "datasets": {},
     }

@@ -114,3 +114,13 @@ def test_ground_truth_rankers_ranking_and_plots(tmp_path: Path, synthetic_data_d
 def test_rank_needs_a_candidate_other_than_the_target() -> None:
     with pytest.raises(ConfigError, match="candidates"):
         commands.rank_command("nl", "pos", ["nl"])
+
+
+def test_the_shipped_pos_ground_truth_ranks_a_related_source_first() -> None:
+    truth = commands.load_ground_truth(None, "pos")
+    assert len(truth["scores"]) == 15 and truth["metric"] == "accuracy"
+    ranked = commands.rank_command("nl", "pos", ["fa", "de", "hu"])  # typology only: no --data-dir
+    assert ranked["ranking"][0] == "de" and ranked["ranking"][-1] in ("fa", "hu")
+    assert "nl" not in ranked["fitted_on"]
+    with pytest.raises(ConfigError, match="no ground truth for task 'cls'"):
+        commands.load_ground_truth(None, "cls")

@@ -124,3 +124,9 @@ def test_the_shipped_pos_ground_truth_ranks_a_related_source_first() -> None:
     assert "nl" not in ranked["fitted_on"]
     with pytest.raises(ConfigError, match="no ground truth for task 'cls'"):
         commands.load_ground_truth(None, "cls")
+
+
+def test_the_shipped_ner_ground_truth_has_every_pair_with_entity_overlap() -> None:
+    truth = commands.load_ground_truth(None, "ner")
+    assert len(truth["scores"]) == 20 and truth["metric"] == "f1"
+    assert all(row["entity_overlap"] is not None for row in truth["signals"])

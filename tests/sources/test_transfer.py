@@ -130,3 +130,8 @@ def test_the_shipped_ner_ground_truth_has_every_pair_with_entity_overlap() -> No
     truth = commands.load_ground_truth(None, "ner")
     assert len(truth["scores"]) == 20 and truth["metric"] == "f1"
     assert all(row["entity_overlap"] is not None for row in truth["signals"])
+
+
+def test_rank_says_when_a_candidate_has_no_signal_at_all() -> None:
+    with pytest.raises(ConfigError, match=r"no signal is known for every candidate.*--text"):
+        commands.rank_command("nl", "pos", ["qqq", "de"])

@@ -193,6 +193,15 @@ def rank_command(
         profiles[language] = read_text_profile(spec, language, path)
     query = pair_signals(candidates, [target], profiles)
     names = available_signals(query)
+    if not names:
+        bare = [
+            c for c in [target, *candidates] if all(v is None for v in query.get((c, target), {}).values())
+        ]
+        unknown = [c for c in [target, *candidates] if c not in profiles]
+        raise ConfigError(
+            f"no signal is known for every candidate: URIEL has no entry for some of {bare or unknown} and "
+            "there is no text for them; give --data-dir (languages of the ground truth) or --text LANG=FILE"
+        )
     truth_table = signals_from_json(truth["signals"], truth["name"])
     names = [n for n in names if n in available_signals(truth_table)]
     scores: Scores = without_target(truth["scores"], target)  # the target's own results are never seen

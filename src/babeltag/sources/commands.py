@@ -40,6 +40,7 @@ from babeltag.sources.signals import (
     signals_to_json,
 )
 from babeltag.sources.transfer import TransferSpec, load_spec, run_transfer
+from babeltag.sources.typology import knows
 
 GROUND_TRUTH = "ground_truth.json"
 
@@ -194,13 +195,10 @@ def rank_command(
     query = pair_signals(candidates, [target], profiles)
     names = available_signals(query)
     if not names:
-        bare = [
-            c for c in [target, *candidates] if all(v is None for v in query.get((c, target), {}).values())
-        ]
-        unknown = [c for c in [target, *candidates] if c not in profiles]
+        bare = [c for c in [target, *candidates] if not knows(c) and c not in profiles]
         raise ConfigError(
-            f"no signal is known for every candidate: URIEL has no entry for some of {bare or unknown} and "
-            "there is no text for them; give --data-dir (languages of the ground truth) or --text LANG=FILE"
+            f"no signal is known for every candidate: URIEL has no entry for {bare} and there is no text "
+            "for them; give --data-dir (languages of the ground truth) or --text LANG=FILE"
         )
     truth_table = signals_from_json(truth["signals"], truth["name"])
     names = [n for n in names if n in available_signals(truth_table)]

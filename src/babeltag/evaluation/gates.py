@@ -25,7 +25,7 @@ from babeltag.data.example import Example
 from babeltag.encoders.moe_features import ExpertPredictor, SharedAndExpertFeatures
 from babeltag.errors import BabeltagError, DataError
 from babeltag.evaluation.plots import expert_gate_heatmap
-from babeltag.models.archive import load_model
+from babeltag.models.archive import LoadedMultiTaskModel, load_any_model, load_model
 from babeltag.models.model import TaskModel
 
 
@@ -82,15 +82,22 @@ def gates_command(
     dataset: str | None = None,
     max_sentences: int | None = None,
 ) -> dict[str, Any]:
-    """Average gates of each language's text (read as the model's dataset reads its files); writes
-    gates.json and a heatmap per gate into ``out``."""
-    loaded = load_model(model_dir, dataset)
-    gates_of(loaded.model)  # fail before reading any text
+    """Average gates of each language's text; writes gates.json and a heatmap per gate into ``out``."""
+    default = load_model(model_dir, dataset)
+    gates_of(default.model)  # fail before reading any text
+    whole = load_any_model(model_dir)
     weights: dict[str, dict[str, dict[str, float]]] = {}
     for language, path in texts.items():
         path = Path(path)
         if not path.is_file():
             raise DataError(path, None, f"text of {language} not found")
+        # a language with a dataset in the model is read and encoded as that dataset (its files' encoding
+        # and columns, its word embeddings); any other language as the chosen dataset, with that language
+        loaded = default
+        if isinstance(whole, LoadedMultiTaskModel):
+            own = [name for name, entry in whole.config.datasets.items() if entry.language == language]
+            if own:
+                loaded = whole.select(own[0])
         reader = loaded.config.data.model_copy(update={"language": language})
         examples: list[Example] = read_file(reader, path, labelled=False)[:max_sentences]
         if not examples:

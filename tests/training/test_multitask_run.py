@@ -673,6 +673,23 @@ def test_wasserstein_critic_trains_with_clipped_weights(data_dir: Path, tmp_path
         parse_multitask_config(config)
 
 
+def reloaded_f1(model_dir: Path, dataset: str, examples: list[Any]) -> float:
+    """Span F1 of the saved model of ``dataset`` on ``examples`` (IOB2), predicted afresh."""
+    from babeltag.evaluation.scoring import score
+    from babeltag.models.predict import predict_labels
+
+    loaded = load_model(model_dir, dataset=dataset)
+    predicted = predict_labels(
+        loaded.model,
+        examples,
+        loaded.vocabularies,
+        normaliser_of(loaded.config),
+        training_scheme(loaded.config),
+        "iob2",
+    )
+    return float(score(examples, predicted, "span_f1", "iob2")["f1"])
+
+
 def test_man_moe_trains_saves_and_reloads(data_dir: Path, tmp_path: Path) -> None:
     """Experts per source language + a separately trained discriminator (MAN-MoE) train end to end,
     log the gate loss, and the saved model predicts as the trained one."""
@@ -687,20 +704,8 @@ def test_man_moe_trains_saves_and_reloads(data_dir: Path, tmp_path: Path) -> Non
     records = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
     epoch = next(r for r in records if r.get("epoch") == 1)
     assert {"gate", "adversarial", "ner_src", "ner_rel"} <= set(epoch["loss"])
-    loaded = load_model(tmp_path / "run/model", dataset="ner_src")
     dev = read_split(parsed.datasets["ner_src"].single(), "dev", data_dir)
-    from babeltag.evaluation.scoring import score
-    from babeltag.models.predict import predict_labels
-
-    predicted = predict_labels(
-        loaded.model,
-        dev,
-        loaded.vocabularies,
-        normaliser_of(loaded.config),
-        training_scheme(loaded.config),
-        "iob2",
-    )
-    assert score(dev, predicted, "span_f1", "iob2")["f1"] == pytest.approx(
+    assert reloaded_f1(tmp_path / "run/model", "ner_src", dev) == pytest.approx(
         summary["datasets"]["ner_src"]["dev"]["f1"]
     )
 
@@ -840,20 +845,8 @@ def test_chen2019_variants_train_select_on_sources_and_reload(
     assert ("adversarial" in epoch["loss"]) == (variant != "weight_sharing")
     meta = json.loads((tmp_path / "run/model/meta.json").read_text())
     assert "sources' dev" in json.dumps(meta)
-    loaded = load_model(tmp_path / "run/model", dataset="ner_rel")
     test = read_split(parsed.datasets["ner_rel"].single(), "test", data_dir)
-    from babeltag.evaluation.scoring import score
-    from babeltag.models.predict import predict_labels
-
-    predicted = predict_labels(
-        loaded.model,
-        test,
-        loaded.vocabularies,
-        normaliser_of(loaded.config),
-        training_scheme(loaded.config),
-        "iob2",
-    )
-    assert score(test, predicted, "span_f1", "iob2")["f1"] == pytest.approx(
+    assert reloaded_f1(tmp_path / "run/model", "ner_rel", test) == pytest.approx(
         summary["datasets"]["ner_rel"]["test"]["f1"]
     )
 

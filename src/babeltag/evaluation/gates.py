@@ -25,7 +25,7 @@ from babeltag.data.example import Example
 from babeltag.encoders.moe_features import ExpertPredictor, SharedAndExpertFeatures
 from babeltag.errors import BabeltagError, DataError
 from babeltag.evaluation.plots import expert_gate_heatmap
-from babeltag.models.archive import LoadedMultiTaskModel, load_any_model, load_model
+from babeltag.models.archive import LoadedMultiTaskModel, load_any_model, select_dataset
 from babeltag.models.model import TaskModel
 
 
@@ -83,9 +83,9 @@ def gates_command(
     max_sentences: int | None = None,
 ) -> dict[str, Any]:
     """Average gates of each language's text; writes gates.json and a heatmap per gate into ``out``."""
-    default = load_model(model_dir, dataset)
-    gates_of(default.model)  # fail before reading any text
     whole = load_any_model(model_dir)
+    default = select_dataset(whole, dataset, model_dir)
+    gates_of(default.model)  # fail before reading any text
     weights: dict[str, dict[str, dict[str, float]]] = {}
     for language, path in texts.items():
         path = Path(path)

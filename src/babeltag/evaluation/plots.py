@@ -28,6 +28,26 @@ class PlotError(BabeltagError, ValueError):
     """Numbers that cannot be plotted. A ``ValueError`` too, for callers that expect one."""
 
 
+def new_figure(width: float, height: float, path: str | Path) -> Any:
+    """A matplotlib Figure (inches) on an off-screen Agg canvas, for the PNG at ``path``. matplotlib
+    is imported here, so that the rest of babeltag works without it."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise BabeltagError(f"{path}: plotting needs matplotlib (pip install matplotlib)") from None
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_png(figure: Any, path: str | Path) -> Path:
+    """Write the figure as a PNG, atomically; returns ``path``."""
+    path = Path(path)
+    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
+    return path
+
+
 def learning_curve(
     points: Mapping[str, Sequence[Point]],
     path: str | Path,
@@ -47,14 +67,7 @@ def learning_curve(
     curves = _check_points(points, log_x)
     path = Path(path)
 
-    try:  # imported here, so that the rest of babeltag works without matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise BabeltagError(f"{path}: plotting needs matplotlib (pip install matplotlib)") from None
-
-    figure = Figure(figsize=(6.4, 4.4), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)  # the figure draws on an off-screen Agg canvas
+    figure = new_figure(6.4, 4.4, path)
     axes = figure.add_subplot()
     for name, curve in curves.items():
         xs = [x for x, _, _ in curve]
@@ -77,8 +90,7 @@ def learning_curve(
         axes.set_title(title)
     axes.grid(True, alpha=0.3)
     axes.legend()
-    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
-    return path
+    return save_png(figure, path)
 
 
 def expert_gate_heatmap(
@@ -96,14 +108,7 @@ def expert_gate_heatmap(
     values = [[float(weights[row].get(expert, 0.0)) for expert in experts] for row in rows]
     if any(not math.isfinite(v) or v < 0 for row in values for v in row):
         raise PlotError(f"{path}: gate weights must be finite and non-negative")
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise BabeltagError(f"{path}: plotting needs matplotlib (pip install matplotlib)") from None
-
-    figure = Figure(figsize=(1.2 + 0.9 * len(experts), 1.2 + 0.6 * len(rows)), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(1.2 + 0.9 * len(experts), 1.2 + 0.6 * len(rows), path)
     axes = figure.add_subplot()
     image = axes.imshow(values, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(experts)), experts)
@@ -118,8 +123,7 @@ def expert_gate_heatmap(
     figure.colorbar(image, ax=axes)
     if title:
         axes.set_title(title)
-    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
-    return path
+    return save_png(figure, path)
 
 
 def results_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:

@@ -157,7 +157,13 @@ def load_any_model(directory: str | Path) -> LoadedModel | LoadedMultiTaskModel:
 def load_model(directory: str | Path, dataset: str | None = None) -> LoadedModel:
     """The model of one (task, language): a single-task model, or one dataset's model inside a
     multi-dataset one (``dataset``; default its first target)."""
-    loaded = load_any_model(directory)
+    return select_dataset(load_any_model(directory), dataset, directory)
+
+
+def select_dataset(
+    loaded: LoadedModel | LoadedMultiTaskModel, dataset: str | None, directory: str | Path
+) -> LoadedModel:
+    """One dataset's model of a loaded archive (see :func:`load_model`)."""
     if isinstance(loaded, LoadedMultiTaskModel):
         return loaded.select(dataset)
     if dataset is not None:

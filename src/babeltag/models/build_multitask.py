@@ -12,7 +12,7 @@ dataset of the group. Published systems have their own, explicit builders in mod
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import torch
@@ -132,6 +132,21 @@ def char_features_for(settings: CharEncoderConfig, chars: Vocabulary) -> Charact
     return features
 
 
+def feature_experts_for(sources: Sequence[str], input_dim: int, hidden: int) -> MixtureOfExperts:
+    """MAN-MoE's private-feature experts: a two-layer MLP per source language, tanh last, gated."""
+    return MixtureOfExperts(
+        {language: ExpertMLP(input_dim, hidden, hidden, layers=2, tanh_output=True) for language in sources},
+        input_dim,
+    )
+
+
+def expert_predictor_for(sources: Sequence[str], input_dim: int, num_labels: int) -> ExpertPredictor:
+    """MAN-MoE's predictor: a linear layer per source language, gated per token."""
+    return ExpertPredictor(
+        MixtureOfExperts({language: nn.Linear(input_dim, num_labels) for language in sources}, input_dim)
+    )
+
+
 def crf_for(num_tags: int, labels: list[str], scheme: str, constraints: bool) -> LinearChainCRF:
     if constraints and scheme != "none":
         return LinearChainCRF(num_tags, *tag_schemes.allowed_transitions(labels, scheme))
@@ -174,14 +189,7 @@ def build_multitask_model(
                 "expert_encoder/all", lambda: build_word_encoder(m.word_encoder, features_dim)
             )
             feature_experts = parts.get(
-                "experts/features",
-                lambda: MixtureOfExperts(
-                    {
-                        language: ExpertMLP(private.output_dim, H, H, layers=2, tanh_output=True)
-                        for language in sources
-                    },
-                    private.output_dim,
-                ),
+                "experts/features", lambda: feature_experts_for(sources, private.output_dim, H)
             )
             encoder = SharedAndExpertFeatures(encoder, private, feature_experts, H)
         D, K = encoder.output_dim, len(vocab.labels)
@@ -195,8 +203,7 @@ def build_multitask_model(
             emissions: nn.Module
             if sources:  # the predictor is a mixture of source-language experts too
                 emissions = parts.get(
-                    f"output/{group['output']}",
-                    lambda: ExpertPredictor(MixtureOfExperts({lang: nn.Linear(D, K) for lang in sources}, D)),
+                    f"output/{group['output']}", lambda: expert_predictor_for(sources, D, K)
                 )
             else:
                 emissions = task_linear = parts.get(f"output/{group['output']}", lambda: nn.Linear(D, K))

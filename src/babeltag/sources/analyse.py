@@ -16,31 +16,15 @@ from typing import Any
 from scipy.stats import spearmanr
 
 from babeltag.errors import BabeltagError
-from babeltag.evaluation.plots import write_atomically
+from babeltag.evaluation.plots import new_figure, save_png
 from babeltag.sources.ranker import Scores, Signals
 from babeltag.sources.signals import SIGNALS, signals_from_json
-
-
-def _figure(width: float, height: float) -> Any:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise BabeltagError("plotting needs matplotlib (pip install matplotlib)") from None
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Any, path: Path) -> Path:
-    write_atomically(path, lambda handle: figure.savefig(handle, format="png"))
-    return path
 
 
 def transfer_heatmap(scores: Scores, languages: Sequence[str], metric: str, path: Path) -> Path:
     """Rows: source models, columns: the languages they are scored on (the diagonal is in-language)."""
     values = [[scores[s].get(t, math.nan) for t in languages] for s in languages]
-    figure = _figure(1.5 + 0.45 * len(languages), 1.2 + 0.4 * len(languages))
+    figure = new_figure(1.5 + 0.45 * len(languages), 1.2 + 0.4 * len(languages), path)
     axes = figure.add_subplot()
     image = axes.imshow(values, cmap="viridis", aspect="auto")
     axes.set_xticks(range(len(languages)), languages)
@@ -52,7 +36,7 @@ def transfer_heatmap(scores: Scores, languages: Sequence[str], metric: str, path
             if not math.isnan(value):
                 axes.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white")
     figure.colorbar(image, ax=axes, label=metric)
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def pair_points(scores: Scores, table: Signals, signal: str) -> list[tuple[float, float]]:
@@ -84,7 +68,7 @@ def signal_scatter(scores: Scores, table: Signals, metric: str, path: Path) -> P
         raise BabeltagError(f"{path}: no signal has values to plot")
     columns = 4
     rows = math.ceil(len(signals) / columns)
-    figure = _figure(3.2 * columns, 2.6 * rows)
+    figure = new_figure(3.2 * columns, 2.6 * rows, path)
     for i, signal in enumerate(signals):
         axes = figure.add_subplot(rows, columns, i + 1)
         points = pair_points(scores, table, signal)
@@ -92,7 +76,7 @@ def signal_scatter(scores: Scores, table: Signals, metric: str, path: Path) -> P
         axes.set_title(f"{signal} (rho {rhos[signal]:+.2f})", fontsize=9)
         axes.set_ylabel(metric, fontsize=8)
         axes.tick_params(labelsize=7)
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def word_order_plot(scores: Scores, table: Signals, metric: str, path: Path) -> Path:
@@ -104,7 +88,7 @@ def word_order_plot(scores: Scores, table: Signals, metric: str, path: Path) -> 
     for x, y in points:
         by_count.setdefault(round(x), []).append(y)
     counts = sorted(by_count)
-    figure = _figure(5.0, 3.6)
+    figure = new_figure(5.0, 3.6, path)
     axes = figure.add_subplot()
     axes.scatter(
         [x for x, _ in points], [y for _, y in points], s=10, alpha=0.4, label="one (source, target)"
@@ -116,7 +100,7 @@ def word_order_plot(scores: Scores, table: Signals, metric: str, path: Path) -> 
     axes.set_ylabel(f"zero-shot {metric}")
     axes.set_xticks(range(0, 7))
     axes.legend(fontsize=8)
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def gates_vs_genetic_distance(
@@ -142,7 +126,7 @@ def gates_vs_genetic_distance(
                     )
     if not points:
         raise BabeltagError(f"{path}: no (language, expert) pair that URIEL knows both of")
-    figure = _figure(4.5 * len(points), 3.6)
+    figure = new_figure(4.5 * len(points), 3.6, path)
     rhos = {}
     for i, (gate, pairs) in enumerate(points.items()):
         axes = figure.add_subplot(1, len(points), i + 1)
@@ -154,7 +138,7 @@ def gates_vs_genetic_distance(
         axes.set_xlabel("URIEL genetic distance (language, expert)")
         axes.set_ylabel(f"average {gate} gate weight")
         axes.set_title(gate + (f" (rho {rhos[gate]:+.2f})" if gate in rhos else ""), fontsize=9)
-    _save(figure, path)
+    save_png(figure, path)
     return {
         "plot": str(path),
         "spearman": rhos,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -242,7 +241,3 @@ def rank_command(
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
-
-
-def evaluation_to_dict(evaluation: RankingEvaluation) -> dict[str, Any]:
-    return asdict(evaluation)

@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from babeltag.config import DatasetConfig, Section, format_validation_error, read_raw_config
@@ -30,7 +29,7 @@ from babeltag.data.datasets import check_tags, read_file, resolve_path
 from babeltag.data.example import Example
 from babeltag.errors import BabeltagError, ConfigError, DataError
 from babeltag.models.archive import load_model
-from babeltag.training.grid import run_grid
+from babeltag.training.grid import dump_yaml, run_grid
 from babeltag.training.run import evaluate_examples
 
 SOURCE_DATASET = "source"  # the dataset name of the one dataset in every source model
@@ -115,10 +114,9 @@ def write_grid(spec: TransferSpec, out: Path) -> Path:
         "report": {"dataset": SOURCE_DATASET, "metric": spec.metric, "splits": ["test", "dev"]},
     }
     out.mkdir(parents=True, exist_ok=True)
-    dump = {"sort_keys": False, "allow_unicode": True}
-    (out / "source_base.yaml").write_text(yaml.safe_dump(base, **dump), encoding="utf-8")  # type: ignore[call-overload]
+    (out / "source_base.yaml").write_text(dump_yaml(base), encoding="utf-8")
     path = out / "source_grid.yaml"
-    path.write_text(yaml.safe_dump(grid, **dump), encoding="utf-8")  # type: ignore[call-overload]
+    path.write_text(dump_yaml(grid), encoding="utf-8")
     return path
 
 

@@ -272,7 +272,8 @@ def plan_runs(grid: Grid, out_dir: str | Path) -> list[PlannedRun]:
     return runs
 
 
-def _dump(data: Any) -> str:
+def dump_yaml(data: Any) -> str:
+    """YAML as written beside runs: keys in their order, non-ASCII kept."""
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -338,12 +339,12 @@ def run_grid(
         **grid.config.model_dump(mode="json", exclude={"base"}),
         "base_config": grid.base,
     }
-    (out / "grid.yaml").write_text(_dump(resolved), encoding="utf-8")
+    (out / "grid.yaml").write_text(dump_yaml(resolved), encoding="utf-8")
     todo = []
     for run in runs:
         run.run_dir.mkdir(parents=True, exist_ok=True)
         config_path = run.run_dir / "config.input.yaml"
-        text = _dump(run.config)
+        text = dump_yaml(run.config)
         if (run.run_dir / "metrics.json").is_file():
             if config_path.is_file() and config_path.read_text(encoding="utf-8") != text:
                 print(

@@ -29,7 +29,7 @@ from torch import nn
 
 from babeltag.config import MultiTaskConfig
 from babeltag.data.shared_vocab import SharedVocabularies
-from babeltag.encoders.moe_features import ExpertPredictor, SharedAndExpertFeatures
+from babeltag.encoders.moe_features import SharedAndExpertFeatures
 from babeltag.errors import ConfigError
 from babeltag.heads.crf import CRFHead
 from babeltag.heads.softmax import SoftmaxHead
@@ -40,13 +40,14 @@ from babeltag.models.build_multitask import (
     build_objectives,
     char_features_for,
     crf_for,
+    expert_predictor_for,
     expert_sources,
+    feature_experts_for,
     with_objectives,
     word_embedding_for,
 )
 from babeltag.models.model import Head, TaskModel, WordEncoder
 from babeltag.models.multitask import MultiTaskModel
-from babeltag.objectives.mixture_of_experts import ExpertMLP, MixtureOfExperts
 
 
 def check(config: MultiTaskConfig) -> None:
@@ -97,13 +98,7 @@ def build(
         H = config.sharing.expert_hidden
         private = build_word_encoder(m.word_encoder, features_dim)
         parts.modules["expert_encoder/all"] = private
-        feature_experts = MixtureOfExperts(
-            {
-                language: ExpertMLP(private.output_dim, H, H, layers=2, tanh_output=True)
-                for language in sources
-            },
-            private.output_dim,
-        )
+        feature_experts = feature_experts_for(sources, private.output_dim, H)
         parts.modules["experts/features"] = feature_experts
         encoder = SharedAndExpertFeatures(shared, private, feature_experts, H)
 
@@ -114,11 +109,7 @@ def build(
         key = f"output/{dataset.task}"
         # C: one predictor per task for all languages, itself a mixture of source-language experts
         if key not in parts.modules:
-            parts.modules[key] = (
-                ExpertPredictor(MixtureOfExperts({language: nn.Linear(D, K) for language in sources}, D))
-                if sources
-                else nn.Linear(D, K)
-            )
+            parts.modules[key] = expert_predictor_for(sources, D, K) if sources else nn.Linear(D, K)
         emissions = parts.modules[key]
         head: Head
         if m.head.type == "crf":

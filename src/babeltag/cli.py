@@ -26,6 +26,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from babeltag.config import load_pretrain_config
+    from babeltag.training.pretrain import pretrain
+
+    overrides = list(args.set) + ([f"training.device={args.device}"] if args.device else [])
+    config = load_pretrain_config(args.config, overrides)  # validated before any text is read
+    perplexity = pretrain(config, args.out, progress=False if args.no_progress else None)
+    print(json.dumps({"out": args.out, "heldout_perplexity": perplexity}))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from babeltag.training.demo import run_demo
 
@@ -229,6 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser(
+        "pretrain",
+        help="pretrain a multilingual subword transformer (masked LM, translation LM); "
+        "running it again on the same --out resumes from the last checkpoint",
+    )
+    p.add_argument(
+        "config", help="YAML pretraining configuration (text, subwords, encoder, mlm, tlm, training)"
+    )
+    p.add_argument(
+        "--out", required=True, help="output folder (encoder.safetensors, subwords.json, log.jsonl, ...)"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (overrides training.device)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (repeatable)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=_cmd_pretrain)
 
     p = commands.add_parser(
         "demo",

@@ -584,3 +584,118 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Experim
 
 def dump_config(config: ExperimentConfig | MultiTaskConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# --- multilingual pretraining (babeltag pretrain) --------------------------------------------
+
+
+class PretrainTextConfig(Section):
+    data_dir: str | None = Field(
+        None, description="gather the raw text of every language from a data folder laid out like shared/data"
+    )
+    dirs: list[str] = Field(default_factory=list, description="folders of <language>.txt, a sentence a line")
+    languages: list[str] | None = Field(None, description="only these languages; null = all found")
+    max_sentences_per_language: int | None = Field(None, ge=1)
+    heldout_sentences: int = Field(200, ge=1, description="per language, kept out for held-out perplexity")
+
+    @model_validator(mode="after")
+    def _some_text(self) -> PretrainTextConfig:
+        if self.data_dir is None and not self.dirs:
+            raise ValueError("give data_dir, dirs, or both")
+        return self
+
+
+class SubwordConfig(Section):
+    kind: Literal["bpe", "unigram"] = "bpe"
+    vocab_size: int = Field(16000, ge=16)
+    alpha: float = Field(0.5, ge=0.0, description="language sampling temperature for the vocabulary")
+    sample_sentences: int | None = Field(None, ge=1, description="sentences to learn from; null = all")
+    lowercase: bool = False
+    min_frequency: int = Field(2, ge=1)
+
+
+class TransformerConfig(Section):
+    dim: int = Field(256, ge=8)
+    layers: int = Field(4, ge=1)
+    heads: int = Field(4, ge=1)
+    ff_dim: int | None = Field(None, ge=1, description="null = 4 x dim")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    positions: Literal["learned", "sinusoidal"] = "learned"
+    max_positions: int = Field(512, ge=8)
+    language_embeddings: bool = Field(True, description="XLM's per-language input embeddings")
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerConfig:
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        return self
+
+
+class MaskingConfig(Section):
+    rate: float = Field(0.15, gt=0.0, le=1.0, description="share of pieces to predict")
+    mask: float = Field(0.8, ge=0.0, le=1.0, description="of those: replaced by <mask>")
+    random: float = Field(0.1, ge=0.0, le=1.0, description="of those: replaced by a random piece")
+    alpha: float = Field(0.7, ge=0.0, description="language sampling temperature for batches")
+
+    @model_validator(mode="after")
+    def _rates_add_up(self) -> MaskingConfig:
+        if self.mask + self.random > 1.0:
+            raise ValueError(f"mask ({self.mask}) + random ({self.random}) must be at most 1")
+        return self
+
+
+class TranslationLMConfig(Section):
+    source: Literal["none", "pud", "synthetic"] = "none"
+    data_dir: str | None = Field(None, description="pud: the shared data folder (ud-pud inside)")
+    languages: list[str] | None = Field(None, description="pud: languages to pair; null = all")
+    pivot: str = Field("en", description="pairs are pivot-X (PUD is translated from English)")
+    probability: float = Field(0.5, ge=0.0, le=1.0, description="share of steps that are TLM steps")
+    synthetic_sentences: int = Field(1000, ge=1)
+
+    @model_validator(mode="after")
+    def _pud_needs_data(self) -> TranslationLMConfig:
+        if self.source == "pud" and self.data_dir is None:
+            raise ValueError("source 'pud' needs data_dir (the folder holding ud-pud)")
+        return self
+
+
+class PretrainTrainingConfig(Section):
+    steps: int = Field(10000, ge=1)
+    batch_size: int = Field(64, ge=1, description="sentences (or sentence pairs) per step")
+    max_pieces: int = Field(128, ge=4, description="longer sentences are cut for pretraining")
+    lr: float = Field(5e-4, gt=0)
+    warmup: int = Field(500, ge=0, description="linear warm-up steps, then linear decay to 0")
+    weight_decay: float = Field(0.01, ge=0.0)
+    clip: float | None = Field(1.0, gt=0)
+    eval_every: int = Field(500, ge=1)
+    checkpoint_every: int = Field(500, ge=1)
+    seed: int = 1
+    threads: int | None = Field(None, ge=1)
+    device: str = Field("cpu", description="cpu, cuda, cuda:1, ...")
+    mixed_precision: Literal["auto", "on", "off"] = Field(
+        "auto", description="bfloat16 autocast; auto = on for CUDA, off on CPU"
+    )
+
+
+class PretrainConfig(Section):
+    text: PretrainTextConfig
+    subwords: SubwordConfig = Field(default_factory=SubwordConfig)
+    encoder: TransformerConfig = Field(default_factory=TransformerConfig)
+    mlm: MaskingConfig = Field(default_factory=MaskingConfig)
+    tlm: TranslationLMConfig = Field(default_factory=TranslationLMConfig)
+    training: PretrainTrainingConfig = Field(default_factory=PretrainTrainingConfig)
+
+
+def load_pretrain_config(path: str | Path, overrides: list[str] | None = None) -> PretrainConfig:
+    raw = apply_overrides(
+        read_raw_config(path, expected="a mapping of sections (text, subwords, encoder, ...)"),
+        overrides or [],
+    )
+    try:
+        return PretrainConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, str(path), "pretraining configuration")) from None
+
+
+def dump_pretrain_config(config: PretrainConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

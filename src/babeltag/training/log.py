@@ -9,10 +9,10 @@ from typing import Any, TextIO
 
 
 class RunLog:
-    def __init__(self, path: Path | None, stream: TextIO | None = None) -> None:
+    def __init__(self, path: Path | None, stream: TextIO | None = None, append: bool = False) -> None:
         self.path = path
         self.stream = stream if stream is not None else sys.stderr
-        if path is not None:
+        if path is not None and not (append and path.exists()):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("", encoding="utf-8")
 

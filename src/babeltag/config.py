@@ -67,7 +67,7 @@ class VocabConfig(Section):
 
 
 class WordEmbeddingConfig(Section):
-    dim: int = Field(100, ge=1)
+    dim: int = Field(100, ge=0, description="0 = no word embeddings (e.g. a subword encoder alone)")
     pretrained: str | None = Field(None, description=".vec / word2vec text file")
     add_pretrained_words: bool = Field(
         True, description="add the pretrained file's words to the vocabulary (union with the training words)"
@@ -91,8 +91,40 @@ class CharEncoderConfig(Section):
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
 
 
+class SubwordEncoderConfig(Section):
+    """A transformer over subword pieces whose states, pooled back to words, are word features."""
+
+    type: Literal["none", "pretrained", "huggingface"] = "none"
+    path: str | None = Field(
+        None,
+        description="pretrained: a `babeltag pretrain` output folder; huggingface: a save_pretrained folder",
+    )
+    init: Literal["pretrained", "random"] = Field(
+        "pretrained",
+        description="random: the same architecture and vocabulary without the pretrained weights",
+    )
+    pooling: Literal["first", "last", "mean"] = "first"
+    layers: Literal["last", "mix"] | int = Field(
+        "last", description="last, mix (scalar mix of all layers) or an index"
+    )
+    freeze: bool = False
+    lr: float | None = Field(None, gt=0, description="learning rate of the encoder; null = the optimiser's")
+    language_embeddings: bool = Field(
+        True,
+        description="pretrained: feed each sentence's language embedding (0 for a language it never saw)",
+    )
+
+    @model_validator(mode="after")
+    def _needs_a_path(self) -> SubwordEncoderConfig:
+        if self.type != "none" and self.path is None:
+            raise ValueError(f"a {self.type!r} subword encoder needs path")
+        if self.type == "huggingface" and self.init == "random":
+            raise ValueError("init 'random' is for type 'pretrained'")
+        return self
+
+
 class WordEncoderConfig(Section):
-    type: Literal["lstm", "gru"] = "lstm"
+    type: Literal["lstm", "gru", "none"] = Field("lstm", description="none: features go straight to the head")
     hidden: int = Field(100, ge=1, description="per direction")
     layers: int = Field(1, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="variational dropout between layers")
@@ -109,6 +141,7 @@ class HeadConfig(Section):
 class ModelConfig(Section):
     word_embedding: WordEmbeddingConfig = Field(default_factory=WordEmbeddingConfig)
     char_encoder: CharEncoderConfig = Field(default_factory=CharEncoderConfig)
+    subword_encoder: SubwordEncoderConfig = Field(default_factory=SubwordEncoderConfig)
     word_encoder: WordEncoderConfig = Field(default_factory=WordEncoderConfig)
     head: HeadConfig = Field(default_factory=HeadConfig)
     dropout: float = Field(0.5, ge=0.0, lt=1.0, description="on the encoder's output (and input, unless set)")
@@ -162,6 +195,11 @@ class ExperimentConfig(Section):
         if self.data.kind == "tagging" and head == "classifier":
             raise ValueError(
                 "model.head.type: 'classifier' is for csv classification data; use softmax or crf"
+            )
+        m = self.model
+        if m.word_embedding.dim == 0 and m.char_encoder.type == "none" and m.subword_encoder.type == "none":
+            raise ValueError(
+                "model: no features (word_embedding.dim is 0 and there is no char or subword encoder)"
             )
         if self.model.train_scheme != "same" and self.data.tag_scheme == "none":
             raise ValueError(
@@ -427,6 +465,15 @@ class MultiTaskConfig(Section):
         if self.model.head.type == "classifier":
             raise ValueError(
                 "model.head.type: give the taggers' head (softmax or crf); csv datasets get a classifier"
+            )
+        m = self.model
+        plain = (
+            m.subword_encoder.type == "none" and m.word_embedding.dim > 0 and m.word_encoder.type != "none"
+        )
+        if self.recipe != "generic" and not plain:
+            raise ValueError(
+                f"model: recipe {self.recipe} builds word embeddings and a word encoder of its own; a subword "
+                "encoder (or word_embedding.dim 0, word_encoder none) needs recipe: generic"
             )
         if self.model.word_embedding.pretrained is not None:
             raise ValueError(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ import torch
 from babeltag.data.example import Example
 from babeltag.data.normalise import Normaliser
 from babeltag.data.vocab import Vocabulary
+
+if TYPE_CHECKING:  # subwords imports mixing, which imports this module
+    from babeltag.data.subwords import WordPieces
 
 
 @dataclass
@@ -33,6 +37,10 @@ class Batch:
     word_types: torch.Tensor  # [B, T] row of char_ids for each position (0 on padding)
     label_ids: torch.Tensor | None  # [B, T] tag ids (sequence labelling) or [B] class ids
     indices: list[int]  # positions of the sentences in their dataset, to restore input order
+    # with a subword encoder (``Vocabularies.pieces``): S pieces per sentence, the word of each
+    piece_ids: torch.Tensor | None = None  # [B, S] piece ids, 0 = <pad>
+    piece_words: torch.Tensor | None = None  # [B, S] word index of each piece, -1 = special / pad
+    languages: list[str] | None = None  # [B] each sentence's language (for language embeddings)
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -53,6 +61,9 @@ class Batch:
             word_types=move(self.word_types),
             label_ids=None if self.label_ids is None else move(self.label_ids),
             indices=self.indices,
+            piece_ids=None if self.piece_ids is None else move(self.piece_ids),
+            piece_words=None if self.piece_words is None else move(self.piece_words),
+            languages=self.languages,
         )
 
 
@@ -63,6 +74,7 @@ class Vocabularies:
     words: Vocabulary
     chars: Vocabulary
     labels: Vocabulary
+    pieces: WordPieces | None = None  # a subword encoder's tokenizer (saved with the encoder)
 
 
 class TensorDataset:
@@ -114,6 +126,14 @@ class TensorDataset:
             self.type_char_matrix[type_id, : len(ids)] = ids
             self.type_char_lengths[type_id] = len(ids)
         self.lengths = np.array([len(e.tokens) for e in examples], dtype=np.int64)
+        self.piece_ids: list[np.ndarray] = []
+        self.piece_words: list[np.ndarray] = []
+        if vocabularies.pieces is not None:
+            for example in examples:
+                ids, word_index = vocabularies.pieces.encode_words(example.tokens)
+                self.piece_ids.append(np.asarray(ids, dtype=np.int64))
+                self.piece_words.append(np.asarray(word_index, dtype=np.int64))
+            self.piece_pad = vocabularies.pieces.pad_id
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -144,6 +164,20 @@ class TensorDataset:
             label_ids = torch.from_numpy(labels)
         elif self.label_kind == "sentence":
             label_ids = torch.from_numpy(np.concatenate([self.label_ids[i] for i in indices]))
+        pieces: dict[str, object] = {}
+        if self.piece_ids:
+            S = max(len(self.piece_ids[i]) for i in indices)
+            piece_ids = np.full((B, S), self.piece_pad, dtype=np.int64)
+            piece_words = np.full((B, S), -1, dtype=np.int64)
+            for row, index in enumerate(indices):
+                n = len(self.piece_ids[index])
+                piece_ids[row, :n] = self.piece_ids[index]
+                piece_words[row, :n] = self.piece_words[index]
+            pieces = {
+                "piece_ids": torch.from_numpy(piece_ids),
+                "piece_words": torch.from_numpy(piece_words),
+                "languages": [self.examples[i].language for i in indices],
+            }
         return Batch(
             word_ids=torch.from_numpy(word_ids),
             mask=torch.from_numpy(mask),
@@ -152,6 +186,7 @@ class TensorDataset:
             word_types=torch.from_numpy(inverse.reshape(B, T)),
             label_ids=label_ids,
             indices=indices,
+            **pieces,  # type: ignore[arg-type]
         )
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babeltag.data.batching import Vocabularies
 from babeltag.data.example import Example
 from babeltag.data.normalise import Normaliser
 from babeltag.data.vocab import Vocabulary
 from babeltag.errors import DataError
+
+if TYPE_CHECKING:
+    from babeltag.data.subwords import WordPieces
 
 #: The vocabulary tables; each dataset names one table of each.
 TABLES = ("words", "chars", "labels")
@@ -29,6 +32,7 @@ class SharedVocabularies:
     chars: dict[str, Vocabulary]  # by character-encoder group
     labels: dict[str, Vocabulary]  # by output-layer group
     groups: dict[str, dict[str, str]]  # dataset -> {"words": group, "chars": group, "labels": group}
+    pieces: WordPieces | None = None  # the one subword tokenizer of a shared subword encoder (not in JSON)
 
     def of(self, dataset: str) -> Vocabularies:
         """The three tables one dataset is read with."""
@@ -37,6 +41,7 @@ class SharedVocabularies:
             words=self.words[group["words"]],
             chars=self.chars[group["chars"]],
             labels=self.labels[group["labels"]],
+            pieces=self.pieces,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -51,7 +56,12 @@ class SharedVocabularies:
             table: {key: Vocabulary.from_json(value) for key, value in data[table].items()}
             for table in TABLES
         }
-        return cls(groups={k: dict(v) for k, v in data["groups"].items()}, **tables)
+        return cls(
+            words=tables["words"],
+            chars=tables["chars"],
+            labels=tables["labels"],
+            groups={k: dict(v) for k, v in data["groups"].items()},
+        )
 
 
 def build_shared_vocabularies(

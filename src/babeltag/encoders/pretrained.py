@@ -53,7 +53,8 @@ def load_encoder(directory: str | Path, weights: bool = True) -> PretrainedEncod
     """The encoder, its vocabulary and its languages; ``weights=False`` gives the same
     architecture freshly initialised (the no-pretraining baseline)."""
     directory = Path(directory)
-    missing = [name for name in ENCODER_FILES if not (directory / name).is_file()]
+    needed = ENCODER_FILES if weights else ENCODER_FILES[1:]
+    missing = [name for name in needed if not (directory / name).is_file()]
     if missing:
         raise ModelArchiveError(
             f"{directory}: not a pretrained encoder (missing {', '.join(missing)}; "

@@ -35,3 +35,14 @@ class WordBiRNN(nn.Module):
                 x = self.between_layers(x)
             x, _ = layer(x, lengths)
         return x
+
+
+class NoWordEncoder(nn.Module):
+    """The features as they are (a transformer's pooled states need no second encoder)."""
+
+    def __init__(self, input_dim: int) -> None:
+        super().__init__()
+        self.input_dim = self.output_dim = input_dim
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return x

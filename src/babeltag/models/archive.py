@@ -5,6 +5,8 @@
       config.yaml         the resolved configuration the model was built from
       vocab.json          words, characters and labels (per sharing group, for a multi-dataset model)
       meta.json           format version, babeltag version, kind, metrics and training facts
+      subword_encoder/    with a subword encoder: its settings and tokenizer (the weights are in
+                          model.safetensors), so the model loads without the folder it came from
 
 A multi-dataset model is saved as its shared parts (each tensor once) and loaded back as a whole,
 or as the model of one of its datasets (``load_model(dir, dataset="ner_nl")``), which evaluation
@@ -32,13 +34,14 @@ from babeltag.data.batching import Vocabularies
 from babeltag.data.shared_vocab import SharedVocabularies
 from babeltag.data.vocab import Vocabulary
 from babeltag.errors import ModelArchiveError
-from babeltag.models.build import build_model
+from babeltag.models.build import build_model, subword_pieces
 from babeltag.models.build_multitask import build_for_config
 from babeltag.models.model import TaskModel
 from babeltag.models.multitask import MultiTaskModel
 
 FORMAT_VERSION = 1
 FILES = ("model.safetensors", "config.yaml", "vocab.json", "meta.json")
+SUBWORD_FOLDER = "subword_encoder"
 
 
 @dataclass
@@ -81,7 +84,9 @@ def save_model(
     config: ExperimentConfig | MultiTaskConfig,
     vocabularies: Vocabularies | SharedVocabularies,
     meta: dict[str, Any] | None = None,
+    subword_source: str | Path | None = None,
 ) -> Path:
+    """``subword_source``: where the subword encoder's files are (default: the config's path)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -102,6 +107,8 @@ def save_model(
             **(meta or {}),
         }
         (staging / "meta.json").write_text(json.dumps(full_meta, indent=2), encoding="utf-8")
+        if config.model.subword_encoder.type != "none":
+            copy_subword_encoder(config, staging / SUBWORD_FOLDER, subword_source)
         if directory.exists():
             old = directory.with_name(f".{directory.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -136,15 +143,22 @@ def load_any_model(directory: str | Path) -> LoadedModel | LoadedMultiTaskModel:
     loaded: LoadedModel | LoadedMultiTaskModel
     if isinstance(config, MultiTaskConfig):
         shared = SharedVocabularies.from_json(vocab)
-        multi = build_for_config(config, shared)
+        subwords = directory / SUBWORD_FOLDER if config.model.subword_encoder.type != "none" else None
+        shared.pieces = subword_pieces(config.model.subword_encoder, subwords)
+        multi = build_for_config(config, shared, subword_path=subwords, subword_weights=False)
         loaded = LoadedMultiTaskModel(multi, config, shared, meta)
     else:
+        words, chars, labels = (Vocabulary.from_json(vocab[name]) for name in ("words", "chars", "labels"))
+        subwords = directory / SUBWORD_FOLDER if config.model.subword_encoder.type != "none" else None
         vocabularies = Vocabularies(
-            **{name: Vocabulary.from_json(vocab[name]) for name in ("words", "chars", "labels")}
+            words, chars, labels, subword_pieces(config.model.subword_encoder, subwords)
         )
         config_without_vectors = config.model_copy(deep=True)
         config_without_vectors.model.word_embedding.pretrained = None
-        loaded = LoadedModel(build_model(config_without_vectors, vocabularies), config, vocabularies, meta)
+        model = build_model(
+            config_without_vectors, vocabularies, subword_path=subwords, subword_weights=False
+        )
+        loaded = LoadedModel(model, config, vocabularies, meta)
     state = load_file(str(directory / "model.safetensors"))
     try:
         loaded.model.load_state_dict(state, strict=True)
@@ -169,3 +183,18 @@ def select_dataset(
     if dataset is not None:
         raise ModelArchiveError(f"{directory}: a single-task model has no datasets to choose from")
     return loaded
+
+
+def copy_subword_encoder(
+    config: ExperimentConfig | MultiTaskConfig, target: Path, source: str | Path | None = None
+) -> None:
+    """Our encoder: its settings and vocabulary (weights are in model.safetensors). A Hugging Face
+    folder: all of it, since ``from_pretrained`` wants weights to build the model from."""
+    settings = config.model.subword_encoder
+    folder = Path(source or settings.path or "")
+    if settings.type == "huggingface":
+        shutil.copytree(folder, target)
+        return
+    target.mkdir(parents=True)
+    shutil.copy2(folder / "encoder.json", target / "encoder.json")
+    shutil.copy2(folder / "subwords.json", target / "subwords.json")

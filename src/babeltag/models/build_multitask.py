@@ -13,12 +13,13 @@ dataset of the group. Published systems have their own, explicit builders in mod
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import torch
 from torch import nn
 
-from babeltag.config import CharEncoderConfig, MultiTaskConfig, WordEmbeddingConfig
+from babeltag.config import CharEncoderConfig, MultiTaskConfig, SubwordEncoderConfig, WordEmbeddingConfig
 from babeltag.data import tag_schemes
 from babeltag.data.shared_vocab import SharedVocabularies
 from babeltag.data.vocab import Vocabulary
@@ -26,12 +27,18 @@ from babeltag.encoders.char import CharacterFeatures
 from babeltag.encoders.common_private import CommonPrivateEncoder
 from babeltag.encoders.embeddings import WordEmbedding
 from babeltag.encoders.moe_features import ExpertPredictor, SharedAndExpertFeatures
+from babeltag.encoders.subword_features import SubwordFeatures
 from babeltag.errors import ConfigError
 from babeltag.heads.classifier import ClassifierHead
 from babeltag.heads.crf import CRFHead, LinearChainCRF
 from babeltag.heads.gated import GatedOutput
 from babeltag.heads.softmax import SoftmaxHead
-from babeltag.models.build import build_char_features, build_word_encoder, training_scheme
+from babeltag.models.build import (
+    build_char_features,
+    build_subword_features,
+    build_word_encoder,
+    training_scheme,
+)
 from babeltag.models.model import Head, TaskModel, WordEncoder
 from babeltag.models.multitask import MultiTaskModel
 from babeltag.objectives.adversarial import LanguageAdversary, LanguageDiscriminator
@@ -132,6 +139,14 @@ def char_features_for(settings: CharEncoderConfig, chars: Vocabulary) -> Charact
     return features
 
 
+def subword_features_for(
+    settings: SubwordEncoderConfig, path: str | Path | None, weights: bool
+) -> SubwordFeatures:
+    features = build_subword_features(settings, path, weights)
+    assert features is not None, "asked for a subword encoder of type none"
+    return features
+
+
 def feature_experts_for(sources: Sequence[str], input_dim: int, hidden: int) -> MixtureOfExperts:
     """MAN-MoE's private-feature experts: a two-layer MLP per source language, tanh last, gated."""
     return MixtureOfExperts(
@@ -154,8 +169,14 @@ def crf_for(num_tags: int, labels: list[str], scheme: str, constraints: bool) ->
 
 
 def build_multitask_model(
-    config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
+    config: MultiTaskConfig,
+    vocabularies: SharedVocabularies,
+    pretrained: Pretrained | None = None,
+    subword_path: str | Path | None = None,
+    subword_weights: bool = True,
 ) -> MultiTaskModel:
+    """``subword_path`` / ``subword_weights``: where a subword encoder comes from (a saved model
+    passes its own copy and no weights)."""
     m = config.model
     parts = Parts()
     views = {}
@@ -165,16 +186,27 @@ def build_multitask_model(
         vocab = vocabularies.of(name)
         scheme = training_scheme(config.dataset_view(name))
         vectors = (pretrained or {}).get(group["words"])
-        word_embedding = parts.get(
-            f"word_embedding/{group['words']}",
-            lambda: word_embedding_for(m.word_embedding, vocab.words, vectors),
-        )
+        word_embedding = None
+        if m.word_embedding.dim > 0:
+            word_embedding = parts.get(
+                f"word_embedding/{group['words']}",
+                lambda: word_embedding_for(m.word_embedding, vocab.words, vectors),
+            )
         char_features = None
         if m.char_encoder.type != "none":
             char_features = parts.get(
                 f"chars/{group['chars']}", lambda: char_features_for(m.char_encoder, vocab.chars)
             )
-        features_dim = word_embedding.output_dim + (char_features.output_dim if char_features else 0)
+        # one subword encoder for every dataset: its vocabulary is shared across languages already
+        subword_features = None
+        if m.subword_encoder.type != "none":
+            subword_features = parts.get(
+                "subword_encoder",
+                lambda: subword_features_for(m.subword_encoder, subword_path, subword_weights),
+            )
+        features_dim = sum(
+            part.output_dim for part in (word_embedding, char_features, subword_features) if part is not None
+        )
         encoder: WordEncoder = parts.get(
             f"word_encoder/{group['word_encoder']}", lambda: build_word_encoder(m.word_encoder, features_dim)
         )
@@ -231,6 +263,8 @@ def build_multitask_model(
             m.dropout,
             m.dropout_kind,
             m.input_dropout,
+            subword_features,
+            encoder_lr=m.subword_encoder.lr,
         )
     adversary, language_models = build_objectives(config, vocabularies, parts, views)
     return with_objectives(config, parts, views, adversary, language_models)
@@ -320,9 +354,16 @@ def check_recipe(config: MultiTaskConfig) -> None:
 
 
 def build_for_config(
-    config: MultiTaskConfig, vocabularies: SharedVocabularies, pretrained: Pretrained | None = None
+    config: MultiTaskConfig,
+    vocabularies: SharedVocabularies,
+    pretrained: Pretrained | None = None,
+    subword_path: str | Path | None = None,
+    subword_weights: bool = True,
 ) -> MultiTaskModel:
-    """The recipe's own builder, or the generic one for ``recipe: generic``."""
+    """The recipe's own builder, or the generic one for ``recipe: generic`` (the only one that
+    takes a subword encoder)."""
+    if config.recipe == "generic":
+        return build_multitask_model(config, vocabularies, pretrained, subword_path, subword_weights)
     from babeltag.models.recipes import chen2019, kim2017, lin2018, yang2016
 
     check_recipe(config)

@@ -1,7 +1,8 @@
 """A model for one (task, language): the parts of the network, wired in one visible place.
 
     tokens ─┬─ word embedding ──────────────┐
-            └─ characters ─ char encoder ───┴─ concat ─ dropout ─ word encoder ─ dropout ─ head ─ labels
+            ├─ characters ─ char encoder ───┼─ concat ─ dropout ─ word encoder ─ dropout ─ head ─ labels
+            └─ pieces ─ transformer ─ pool ─┘   (each feature part optional)
 
 Each part is passed in, so sharing a part between models is passing the same instance.
 """
@@ -17,6 +18,7 @@ from babeltag.data.batching import Batch
 from babeltag.encoders.char import CharacterFeatures
 from babeltag.encoders.dropout import LockedDropout
 from babeltag.encoders.embeddings import WordEmbedding
+from babeltag.encoders.subword_features import SubwordFeatures
 
 
 class Head(Protocol):
@@ -51,21 +53,25 @@ class TaskModel(nn.Module):
         dropout: float,
         dropout_kind: str = "variational",
         input_dropout: float | None = None,
+        subword_features: SubwordFeatures | None = None,
+        encoder_lr: float | None = None,
     ) -> None:
         super().__init__()
-        if word_embedding is None and char_features is None:
-            raise ValueError("a model needs word embeddings, a character encoder, or both")
+        if word_embedding is None and char_features is None and subword_features is None:
+            raise ValueError("a model needs word embeddings, a character encoder or a subword encoder")
         self.task = task
         self.language = language
         self.word_embedding = word_embedding
         self.char_features = char_features
+        self.subword_features = subword_features
+        self.encoder_lr = encoder_lr  # a pretrained transformer is fine-tuned gently
         self.word_encoder = word_encoder
         self.head = head
         kind = LockedDropout if dropout_kind == "variational" else nn.Dropout
         self.dropout: nn.Module = kind(dropout)  # on the word encoder's output
         self.input_dropout: nn.Module = kind(dropout if input_dropout is None else input_dropout)
-        features_dim = (word_embedding.output_dim if word_embedding else 0) + (
-            char_features.output_dim if char_features else 0
+        features_dim = sum(
+            part.output_dim for part in (word_embedding, char_features, subword_features) if part is not None
         )
         if features_dim != word_encoder.input_dim:
             raise ValueError(
@@ -76,6 +82,12 @@ class TaskModel(nn.Module):
                 f"head expects {head.input_dim} inputs, the word encoder gives {word_encoder.output_dim}"
             )
 
+    def learning_rates(self) -> dict[int, float]:
+        """Parameters (by id) that train with their own learning rate, not the optimiser's."""
+        if self.subword_features is None or self.encoder_lr is None:
+            return {}
+        return {id(p): self.encoder_lr for p in self.subword_features.encoder.parameters()}
+
     def features(self, batch: Batch) -> torch.Tensor:
         """Word and character features ``[B, T, F]``, after input dropout."""
         features = []
@@ -83,6 +95,8 @@ class TaskModel(nn.Module):
             features.append(self.word_embedding(batch.word_ids))
         if self.char_features is not None:
             features.append(self.char_features(batch.char_ids, batch.char_lengths, batch.word_types))
+        if self.subword_features is not None:
+            features.append(self.subword_features(batch))
         x = features[0] if len(features) == 1 else torch.cat(features, dim=-1)
         return self.input_dropout(x)
 

@@ -103,6 +103,10 @@ class MultiTaskModel(nn.Module):
                 add("bilm", language_model(states, batch.word_ids, batch.mask))
         return losses
 
+    def learning_rates(self) -> dict[int, float]:
+        """Parameters (by id) with a learning rate of their own, from every dataset's view."""
+        return {key: lr for view in self.views.values() for key, lr in view.learning_rates().items()}
+
     def part_names_of(self, dataset: str) -> list[str]:
         """The names of the parts a dataset's model uses (for logs and tests)."""
         used = {id(p) for p in self.views[dataset].parameters()}

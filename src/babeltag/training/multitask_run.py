@@ -27,7 +27,7 @@ from babeltag.data.subsample import sample_labelled
 from babeltag.embeddings.vectors import WordVectors, read_vec
 from babeltag.errors import ConfigError, DataError
 from babeltag.models.archive import save_model
-from babeltag.models.build import training_scheme
+from babeltag.models.build import subword_pieces, training_scheme
 from babeltag.models.build_multitask import (
     Pretrained,
     build_for_config,
@@ -330,6 +330,7 @@ def train_multitask(
         sources={name: str(entry.train) for name, entry in config.datasets.items()},
         unlabelled_ok={name for name, entry in config.datasets.items() if entry.zero_resource},
     )
+    vocabularies.pieces = subword_pieces(config.model.subword_encoder)
     pretrained: Pretrained = pretrained_by_group(vectors, vocabularies, language_of_table)
     model = build_for_config(config, vocabularies, pretrained)
     tensors = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from babeltag.embeddings.vectors import WordVectors, read_vec
 from babeltag.errors import ConfigError
 from babeltag.evaluation.scoring import score
 from babeltag.models.archive import save_model
-from babeltag.models.build import build_model, training_scheme
+from babeltag.models.build import build_model, subword_pieces, training_scheme
 from babeltag.models.model import TaskModel
 from babeltag.models.predict import predict_labels
 from babeltag.training.log import RunLog
@@ -103,6 +104,7 @@ def train(
     # labels are learned in the training scheme (e.g. BIOES), so convert before counting them
     train_examples = to_scheme(train_examples, config.data.tag_scheme, training_scheme(config))
     vocabularies = build_vocabularies(train_examples, config, vectors.words if vectors else ())
+    vocabularies = replace(vocabularies, pieces=subword_pieces(config.model.subword_encoder))
     label_kind = "sentence" if config.data.kind == "classification" else "token"
     train_data = TensorDataset(train_examples, vocabularies, normaliser, label_kind)
 

@@ -92,7 +92,10 @@ class Trainer:
         self.critic = getattr(model, "critic", None)
         critic_parameters = {id(p) for p in self.critic.parameters()} if self.critic is not None else set()
         self.main_parameters = [p for p in model.parameters() if id(p) not in critic_parameters]
-        self.optimizer = make_optimizer(self.main_parameters, config.optimizer)
+        learning_rates = getattr(model, "learning_rates", None)
+        self.optimizer = make_optimizer(
+            self.main_parameters, config.optimizer, learning_rates() if learning_rates is not None else None
+        )
         self.critic_optimizer = (
             torch.optim.Adam(self.critic.parameters(), lr=self.critic.lr) if self.critic is not None else None
         )

@@ -37,6 +37,21 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_encoder(args: argparse.Namespace) -> int:
+    from babeltag.evaluation.subword_analyses import retrieval_command
+
+    accuracy = retrieval_command(args.encoder, args.data_dir, args.languages, args.out, args.pivot)
+    print(
+        json.dumps(
+            {
+                "out": args.out,
+                "best_layer": {x: max(range(len(v)), key=v.__getitem__) for x, v in accuracy.items()},
+            }
+        )
+    )
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from babeltag.training.demo import run_demo
 
@@ -258,6 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_cmd_pretrain)
+
+    p = commands.add_parser("encoder", help="probe a pretrained subword encoder")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser(
+        "retrieval", help="per-layer nearest-neighbour translation retrieval on PUD (Pires et al. 2019)"
+    )
+    a.add_argument("encoder", help="a `babeltag pretrain` output folder")
+    a.add_argument("--data-dir", required=True, help="the folder holding ud-pud/")
+    a.add_argument("--languages", nargs="*", default=None, help="PUD languages (default: all)")
+    a.add_argument("--pivot", default="en", help="the language whose sentences are looked up (default en)")
+    a.add_argument("--out", required=True, help="output folder (retrieval.json, retrieval_by_layer.png)")
+    p.set_defaults(run=_cmd_encoder)
 
     p = commands.add_parser(
         "demo",

@@ -56,6 +56,9 @@ class TransferSpec(Section):
     )
     held_out_dev: int = Field(..., ge=1, description="sentences of each pool kept for model selection")
     languages: dict[str, TransferLanguage] = Field(..., min_length=2)
+    sources: list[str] | None = Field(
+        None, description="train source models for these languages only (rows); null = every language"
+    )
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
     max_test_sentences: int | None = Field(None, ge=1, description="score targets on their first N")
 
@@ -66,7 +69,13 @@ class TransferSpec(Section):
             raise ValueError(f"data: {files} are set per language, under `languages:`")
         if "datasets" in self.training or "data" in self.training:
             raise ValueError("training: the datasets come from `languages:`; give model/training/... only")
+        unknown = [s for s in self.sources or [] if s not in self.languages]
+        if unknown:
+            raise ValueError(f"sources: {unknown} are not among languages ({', '.join(self.languages)})")
         return self
+
+    def source_languages(self) -> list[str]:
+        return list(self.sources) if self.sources is not None else list(self.languages)
 
     def dataset(self, language: str, role: str = "target") -> dict[str, Any]:
         """The raw dataset entry of one language, as a training config's ``datasets:`` holds it."""
@@ -95,12 +104,12 @@ def load_spec(path: str | Path) -> TransferSpec:
 
 def write_grid(spec: TransferSpec, out: Path) -> Path:
     """The source models as a grid file of :mod:`babeltag.training.grid` (axis ``source``)."""
-    first = next(iter(spec.languages))
+    first = spec.source_languages()[0]
     base = copy.deepcopy(spec.training)
     base["datasets"] = {SOURCE_DATASET: {**spec.dataset(first), "held_out_dev": spec.held_out_dev}}
     per_language = ("language", "train", "test", "max_train_sentences", "token_prefix", "encoding")
     values = {}
-    for language in spec.languages:
+    for language in spec.source_languages():
         dataset = spec.dataset(language)
         # every per-language key is set for every language, so none is left over from the first one
         values[language] = {
@@ -159,7 +168,7 @@ def run_transfer(
     run_grid(grid_path, out, data_dir=data_dir, jobs=jobs)
 
     per_seed: dict[str, dict[str, list[float]]] = {}
-    for source in spec.languages:
+    for source in spec.source_languages():
         per_seed[source] = {t: [] for t in spec.languages}
         for seed in spec.seeds:
             run_dir = out / "runs" / f"source={source}" / f"seed{seed}"

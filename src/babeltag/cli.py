@@ -38,9 +38,17 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_encoder(args: argparse.Namespace) -> int:
-    from babeltag.evaluation.subword_analyses import retrieval_command
+    from babeltag.evaluation import subword_analyses
 
-    accuracy = retrieval_command(args.encoder, args.data_dir, args.languages, args.out, args.pivot)
+    if args.action == "matrix":
+        from babeltag.sources.transfer import load_transfer
+
+        baseline = load_transfer(args.baseline) if args.baseline else None
+        print(subword_analyses.zero_shot_table(load_transfer(args.result), baseline))
+        return 0
+    accuracy = subword_analyses.retrieval_command(
+        args.encoder, args.data_dir, args.languages, args.out, args.pivot
+    )
     print(
         json.dumps(
             {
@@ -284,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--languages", nargs="*", default=None, help="PUD languages (default: all)")
     a.add_argument("--pivot", default="en", help="the language whose sentences are looked up (default en)")
     a.add_argument("--out", required=True, help="output folder (retrieval.json, retrieval_by_layer.png)")
+    a = actions.add_parser(
+        "matrix", help="a zero-shot transfer matrix (babeltag sources transfer) as a markdown table"
+    )
+    a.add_argument("result", help="transfer.json, or the folder holding it")
+    a.add_argument("--baseline", default=None, help="a second transfer.json: show each cell's gain over it")
     p.set_defaults(run=_cmd_encoder)
 
     p = commands.add_parser(

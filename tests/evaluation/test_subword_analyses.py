@@ -108,3 +108,14 @@ def test_the_retrieval_command_writes_json_and_a_plot(
     args = ["encoder", "retrieval", str(tmp_path / "enc"), "--data-dir", str(data_dir), "--pivot", codes[0]]
     assert main([*args, "--out", str(out)]) == 0
     assert (out / "retrieval.json").is_file() and (out / "retrieval_by_layer.png").is_file()
+
+
+def test_zero_shot_table_reports_gains_over_the_baseline() -> None:
+    from babeltag.evaluation.subword_analyses import zero_shot_average, zero_shot_table
+
+    result = {"languages": ["a", "b", "c"], "scores": {"a": {"a": 90.0, "b": 60.0, "c": 40.0}}}
+    baseline = {"languages": ["a", "b", "c"], "scores": {"a": {"a": 88.0, "b": 30.0, "c": 30.0}}}
+    assert zero_shot_average(result["scores"], "a") == 50.0  # the diagonal is not zero-shot
+    table = zero_shot_table(result, baseline)
+    assert "| a | **90.0 (+2.0)** | 60.0 (+30.0) | 40.0 (+10.0) | 50.0 (+20.0) |" in table
+    assert "+20.00 points" in table

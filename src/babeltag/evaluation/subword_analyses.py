@@ -140,3 +140,41 @@ def retrieval_command(
         accuracy, out / "retrieval_by_layer.png", f"{pivot} → X translation retrieval, PUD probe half"
     )
     return accuracy
+
+
+def zero_shot_average(scores: Mapping[str, Mapping[str, float]], source: str) -> float:
+    """The mean score of a source's model over every *other* language (the zero-shot average)."""
+    return float(np.mean([value for target, value in scores[source].items() if target != source]))
+
+
+def zero_shot_table(result: Mapping[str, object], baseline: Mapping[str, object] | None = None) -> str:
+    """A markdown table of a transfer matrix (rows: fine-tuning language, columns: evaluation
+    language, last column the zero-shot average); with a baseline, each cell is ``score (+gain)``
+    and a final row gives the mean gain."""
+    scores = result["scores"]
+    assert isinstance(scores, Mapping)
+    base_scores = baseline["scores"] if baseline is not None else None
+    assert base_scores is None or isinstance(base_scores, Mapping)
+    targets = list(result["languages"])  # type: ignore[call-overload]
+    lines = [
+        "| fine-tuned on | " + " | ".join(targets) + " | zero-shot avg |",
+        "|---|" + "---:|" * (len(targets) + 1),
+    ]
+    gains = []
+    for source in scores:
+        cells = []
+        for target in [*targets, "avg"]:
+            value = zero_shot_average(scores, source) if target == "avg" else scores[source][target]
+            text = f"{value:.1f}"
+            if base_scores is not None and source in base_scores:
+                reference = (
+                    zero_shot_average(base_scores, source) if target == "avg" else base_scores[source][target]
+                )
+                text += f" ({value - reference:+.1f})"
+                if target == "avg":
+                    gains.append(value - reference)
+            cells.append(f"**{text}**" if target == source else text)
+        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    if gains:
+        lines.append(f"\nMean gain in zero-shot average over the baseline: {np.mean(gains):+.2f} points.")
+    return "\n".join(lines)

@@ -55,14 +55,15 @@ def transfer_command(
     result = run_transfer(spec_path, out_dir, data_dir=data_dir, jobs=jobs)
     print("sources: computing signals", file=sys.stderr, flush=True)
     profiles = profiles_from_spec(spec, data_dir)
-    languages = list(spec.languages)
-    table = pair_signals(languages, languages, profiles)
+    languages, sources = list(spec.languages), spec.source_languages()
+    table = pair_signals(sources, languages, profiles)
     truth = {**result, "spec_config": spec.model_dump(mode="json"), "signals": signals_to_json(table)}
     path = Path(out_dir) / GROUND_TRUTH
     path.write_text(json.dumps(truth, indent=1), encoding="utf-8")
     best = {
-        target: max((s for s in languages if s != target), key=lambda s: result["scores"][s][target])
+        target: max((s for s in sources if s != target), key=lambda s: result["scores"][s][target])
         for target in languages
+        if any(s != target for s in sources)
     }
     return {"ground_truth": str(path), "task": spec.task, "metric": spec.metric, "best_source": best}
 

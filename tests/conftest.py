@@ -99,3 +99,33 @@ def _save_tiny_model(data: dict[str, Any], head: str, data_dir: Path, out: Path,
 def save_tiny_model() -> Callable[..., Path]:
     """``save_tiny_model(data_section, head_type, data_dir, out_dir, **model_overrides)`` -> model dir."""
     return _save_tiny_model
+
+
+@pytest.fixture(scope="session")
+def make_tiny_bert() -> Callable[..., Path]:
+    """``make_tiny_bert(directory, vocab, hidden, layers)``: see :func:`tiny_bert`."""
+    pytest.importorskip("transformers")
+    return tiny_bert
+
+
+def tiny_bert(directory: Path, vocab: list[str], hidden: int = 16, layers: int = 2) -> Path:
+    """A tiny randomly initialised BERT and its WordPiece tokenizer, saved with save_pretrained:
+    what a user's local Hugging Face checkpoint looks like, without a download."""
+    import transformers
+
+    vocab_file = directory / "vocab.txt"
+    vocab_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    # positional: the argument is vocab_file in transformers 4 and vocab (a path or dict) in 5
+    tokenizer = transformers.BertTokenizerFast(str(vocab_file))
+    tokenizer.save_pretrained(directory)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    transformers.BertModel(config).save_pretrained(directory)
+    return directory

@@ -4,6 +4,7 @@ built here and saved to a temporary directory: no download, no network."""
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,24 +27,8 @@ HIDDEN, LAYERS = 16, 2
 
 
 @pytest.fixture(scope="module")
-def bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("tiny-bert")
-    vocab_file = directory / "vocab.txt"
-    vocab_file.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    # positional: the argument is vocab_file in transformers 4 and vocab (a path or dict) in 5
-    tokenizer = transformers.BertTokenizerFast(str(vocab_file))
-    tokenizer.save_pretrained(directory)
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=HIDDEN,
-        num_hidden_layers=LAYERS,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    transformers.BertModel(config).save_pretrained(directory)
-    return directory
+def bert_dir(tmp_path_factory: pytest.TempPathFactory, make_tiny_bert: Callable[..., Path]) -> Path:
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), VOCAB, HIDDEN, LAYERS)
 
 
 def batch() -> tuple[torch.Tensor, torch.Tensor]:

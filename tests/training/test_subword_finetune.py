@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,25 @@ def test_published_recipes_refuse_a_subword_encoder(encoder_dir: Path) -> None:
                 "model": single["model"],
             }
         )
+
+
+def test_a_tagger_on_a_local_hugging_face_model_trains_and_reloads(
+    make_tiny_bert: Callable[..., Path], synthetic_data_dir: Path, tmp_path: Path
+) -> None:
+    import string
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase]
+    vocab += ["##" + c for c in string.ascii_lowercase]
+    (tmp_path / "bert").mkdir()
+    bert = make_tiny_bert(tmp_path / "bert", vocab)
+    config = tagger_config(bert, layers="mix")
+    config["model"]["subword_encoder"]["type"] = "huggingface"
+    config["training"]["epochs"] = 1
+    train(parse_config(config), tmp_path / "run", synthetic_data_dir, progress=False)
+    model_dir = tmp_path / "run" / "model"
+    assert (model_dir / "subword_encoder" / "config.json").is_file()
+    shutil.rmtree(bert)  # the saved model carries its own copy
+    loaded = load_model(model_dir)
+    examples = read_split(loaded.config.data, "test", synthetic_data_dir)
+    batch = TensorDataset(examples, loaded.vocabularies, normaliser_of(loaded.config), None).batch(range(5))
+    assert torch.equal(loaded.model.predict(batch), load_model(model_dir).model.predict(batch))

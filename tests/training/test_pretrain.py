@@ -115,3 +115,13 @@ def test_the_command_line_runs_a_pretraining(raw_dir: Path, tmp_path: Path) -> N
     )
     assert main(["pretrain", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
     assert (tmp_path / "out" / "encoder.safetensors").is_file()
+
+
+def test_a_resumed_run_may_be_given_more_or_fewer_steps(raw_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    Pretraining(tiny_config(raw_dir), out, progress=False).run(stop_after=3)
+    pretrain(tiny_config(raw_dir, steps=5), out, progress=False)
+    assert load_pretrain_config(out / "config.yaml").training.steps == 5
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert {"event": "steps_changed", "step": 3, "from": 8, "to": 5} in log
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 5

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from babeltag.config import PretrainConfig, dump_pretrain_config
+from babeltag.config import PretrainConfig, dump_pretrain_config, load_pretrain_config
 from babeltag.data.mixing import temperature
 from babeltag.data.raw_text import (
     gather_raw_text,
@@ -49,7 +49,10 @@ from babeltag.training.log import RunLog
 
 Pair = tuple[list[str], list[str]]
 # settings that may change when a run is resumed: they do not change what is computed
-RESUMABLE_CHANGES = ("device", "threads", "mixed_precision", "eval_every", "checkpoint_every")
+RESUMABLE_CHANGES = ("device", "threads", "mixed_precision", "eval_every", "checkpoint_every", "steps")
+# ``steps`` may change too (to extend or shorten a run): the learning-rate schedule is recomputed for
+# the new total from the current step on, so the result is not the run that had the new total from
+# the start; the log records the change.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,6 +335,13 @@ class Pretraining:
         if resuming:
             self._restore(torch.load(out_dir / "checkpoint.pt", weights_only=False))
             self.log.record({"event": "resumed", "step": self.step}, f"resuming from step {self.step}")
+            saved_steps = load_pretrain_config(out_dir / "config.yaml").training.steps
+            if saved_steps != t.steps:
+                self.log.record(
+                    {"event": "steps_changed", "step": self.step, "from": saved_steps, "to": t.steps},
+                    f"training.steps changed from {saved_steps} to {t.steps}: the schedule follows the new total",
+                )
+                (out_dir / "config.yaml").write_text(dump_pretrain_config(config), encoding="utf-8")
         else:
             (out_dir / "config.yaml").write_text(dump_pretrain_config(config), encoding="utf-8")
 
@@ -533,8 +543,6 @@ def check_resumable(config: PretrainConfig, out_dir: Path) -> None:
     saved_path = out_dir / "config.yaml"
     if not saved_path.is_file():
         raise ConfigError(f"{out_dir}: has checkpoint.pt but no config.yaml; give a new --out")
-    from babeltag.config import load_pretrain_config
-
     saved = load_pretrain_config(saved_path).model_dump(mode="json")
     current = config.model_dump(mode="json")
     for key in RESUMABLE_CHANGES:

@@ -56,13 +56,22 @@ def build_word_encoder(config: WordEncoderConfig, input_dim: int) -> WordBiRNN |
     return WordBiRNN(input_dim, config.hidden, config.layers, config.type, config.dropout)
 
 
-def subword_pieces(config: SubwordEncoderConfig, path: str | Path | None = None) -> WordPieces | None:
-    """The tokenizer of the configured subword encoder (``path`` overrides the config's: a saved
-    model keeps its own copy)."""
+def _subword_folder(config: SubwordEncoderConfig, path: str | Path | None) -> str | Path | None:
+    """Where the subword encoder's files are: ``path`` (a saved model's own copy) or the config's;
+    None without a subword encoder."""
     if config.type == "none":
         return None
     folder = path or config.path
-    assert folder is not None
+    assert folder is not None, "the config validator requires a path"
+    return folder
+
+
+def subword_pieces(config: SubwordEncoderConfig, path: str | Path | None = None) -> WordPieces | None:
+    """The tokenizer of the configured subword encoder (``path`` overrides the config's: a saved
+    model keeps its own copy)."""
+    folder = _subword_folder(config, path)
+    if folder is None:
+        return None
     if config.type == "huggingface":
         return HuggingFacePieces(folder)
     return load_encoder(folder, weights=False).vocabulary
@@ -73,10 +82,9 @@ def build_subword_features(
 ) -> SubwordFeatures | None:
     """The encoder and its pooling. ``weights=False``: the architecture only (a saved model's
     weights come from its archive)."""
-    if config.type == "none":
+    folder = _subword_folder(config, path)
+    if folder is None:
         return None
-    folder = path or config.path
-    assert folder is not None
     if config.type == "huggingface":
         # a Hugging Face folder always carries weights; the archive's are loaded over them
         encoder = HuggingFaceEncoder(folder, config.freeze, config.layers)

@@ -86,6 +86,9 @@ def decode_with_scores(model: TaskModel, batch: Batch) -> tuple[torch.Tensor, to
     raise BabeltagError(f"cannot give label probabilities for a {type(head).__name__} head")
 
 
+TRANSFORMER_EVAL_BATCH = 64
+
+
 def _predict_ids(
     model: TaskModel,
     dataset: TensorDataset,
@@ -97,6 +100,11 @@ def _predict_ids(
     ``with_scores``, scores per example (see :func:`decode_with_scores`), in the dataset's order."""
     was_training = model.training
     model.eval()
+    if getattr(model, "subword_features", None) is not None:
+        # a transformer computes every padded position and its attention grows with the square of
+        # the longest sentence in the batch: small batches of length-sorted sentences are ~3x faster
+        # (500 German UD sentences, 4 x 256 encoder, 1 thread: 6.6 s in one batch, 2.2 s in 64s)
+        batch_size = min(batch_size, TRANSFORMER_EVAL_BATCH)
     ids: list[list[int]] = [[] for _ in range(len(dataset))]
     scores: list[list[float]] = [[] for _ in range(len(dataset))] if with_scores else []
     try:

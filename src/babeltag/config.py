@@ -641,14 +641,17 @@ class PretrainTextConfig(Section):
         None, description="gather the raw text of every language from a data folder laid out like shared/data"
     )
     dirs: list[str] = Field(default_factory=list, description="folders of <language>.txt, a sentence a line")
+    synthetic_sentences: int = Field(
+        0, ge=0, description="add this many sentences of each synthetic language (offline checks and demos)"
+    )
     languages: list[str] | None = Field(None, description="only these languages; null = all found")
     max_sentences_per_language: int | None = Field(None, ge=1)
     heldout_sentences: int = Field(200, ge=1, description="per language, kept out for held-out perplexity")
 
     @model_validator(mode="after")
     def _some_text(self) -> PretrainTextConfig:
-        if self.data_dir is None and not self.dirs:
-            raise ValueError("give data_dir, dirs, or both")
+        if self.data_dir is None and not self.dirs and not self.synthetic_sentences:
+            raise ValueError("give data_dir, dirs or synthetic_sentences")
         return self
 
 

@@ -78,6 +78,12 @@ def load_text(config: PretrainConfig) -> PretrainText:
     for directory in text.dirs:
         for language, sentences in read_raw_text_dir(directory).items():
             corpus.setdefault(language, []).extend(sentences[: text.max_sentences_per_language])
+    if text.synthetic_sentences:
+        from babeltag.data.synthetic import generate, make_language_family
+
+        for spec in make_language_family(config.training.seed).values():
+            examples = generate(spec, text.synthetic_sentences, seed=config.training.seed)
+            corpus.setdefault(spec.code, []).extend(list(e.tokens) for e in examples)
     if text.languages is not None:
         missing = sorted(set(text.languages) - set(corpus))
         if missing:

@@ -55,6 +55,22 @@ def test_the_spec_becomes_a_grid_with_one_run_per_language(tmp_path: Path) -> No
     assert values["syn_src"]["datasets.source.max_train_sentences"] is None
 
 
+def test_sources_pick_the_rows_and_a_language_may_have_its_own_tag_scheme(tmp_path: Path) -> None:
+    spec = spec_dict()
+    spec["data"]["tag_scheme"] = "iob2"
+    spec["sources"] = ["syn_rel"]
+    spec["languages"]["syn_rel"]["tag_scheme"] = "iob1"
+    loaded = load_spec(write_spec(tmp_path, spec))
+    assert loaded.source_languages() == ["syn_rel"]
+    assert loaded.reader("syn_rel").tag_scheme == "iob1" and loaded.reader("syn_unr").tag_scheme == "iob2"
+    values = yaml.safe_load(write_grid(loaded, tmp_path / "out").read_text())["axes"][0]["values"]
+    assert list(values) == ["syn_rel"]
+    assert values["syn_rel"]["datasets.source.tag_scheme"] == "iob1"
+    spec["sources"] = ["xx"]
+    with pytest.raises(ConfigError, match="sources"):
+        load_spec(write_spec(tmp_path, spec))
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -43,6 +43,9 @@ class TransferLanguage(Section):
     max_train_sentences: int | None = Field(None, ge=1, description="keep the first N of the pool")
     token_prefix: str | None = None
     encoding: str | None = None
+    tag_scheme: str | None = Field(
+        None, description="this language's files' scheme when it differs (CoNLL-2003 en: iob1, 2002: iob2)"
+    )
 
 
 class TransferSpec(Section):
@@ -81,7 +84,7 @@ class TransferSpec(Section):
         """The raw dataset entry of one language, as a training config's ``datasets:`` holds it."""
         entry = self.languages[language]
         data = {**self.data, "language": language, "train": entry.train, "test": entry.test}
-        for key in ("max_train_sentences", "token_prefix", "encoding"):
+        for key in ("max_train_sentences", "token_prefix", "encoding", "tag_scheme"):
             value = getattr(entry, key)
             if value is not None:
                 data[key] = value
@@ -107,7 +110,15 @@ def write_grid(spec: TransferSpec, out: Path) -> Path:
     first = spec.source_languages()[0]
     base = copy.deepcopy(spec.training)
     base["datasets"] = {SOURCE_DATASET: {**spec.dataset(first), "held_out_dev": spec.held_out_dev}}
-    per_language = ("language", "train", "test", "max_train_sentences", "token_prefix", "encoding")
+    per_language = (
+        "language",
+        "train",
+        "test",
+        "max_train_sentences",
+        "token_prefix",
+        "encoding",
+        "tag_scheme",
+    )
     values = {}
     for language in spec.source_languages():
         dataset = spec.dataset(language)

@@ -49,16 +49,19 @@ def encoder_dir(
     return tmp_path / "encoder"
 
 
+def synthetic_pos(language: str) -> dict[str, Any]:
+    """The UPOS dataset of one synthetic language in the test data directory."""
+    return {
+        "task": "upos",
+        "language": language,
+        "format": "conllu",
+        **{split: f"ud/{language}/{split}.conllu" for split in ("train", "dev", "test")},
+    }
+
+
 def tagger_config(encoder_dir: Path, **subword: Any) -> dict[str, Any]:
     return {
-        "data": {
-            "task": "upos",
-            "language": "syn_src",
-            "format": "conllu",
-            "train": "ud/syn_src/train.conllu",
-            "dev": "ud/syn_src/dev.conllu",
-            "test": "ud/syn_src/test.conllu",
-        },
+        "data": synthetic_pos("syn_src"),
         "model": {
             "word_embedding": {"dim": 0},
             "char_encoder": {"type": "none"},
@@ -146,17 +149,12 @@ def test_datasets_of_several_languages_share_one_subword_encoder(
 
     single = tagger_config(encoder_dir)
 
-    def pos(language: str) -> dict[str, Any]:
-        return {
-            "task": "upos",
-            "language": language,
-            "format": "conllu",
-            **{split: f"ud/{language}/{split}.conllu" for split in ("train", "dev", "test")},
-        }
-
     config = parse_multitask_config(
         {
-            "datasets": {"pos_src": {**pos("syn_src"), "role": "target"}, "pos_rel": pos("syn_rel")},
+            "datasets": {
+                "pos_src": {**synthetic_pos("syn_src"), "role": "target"},
+                "pos_rel": synthetic_pos("syn_rel"),
+            },
             "model": single["model"],
             "training": {**single["training"], "epochs": 1},
         }

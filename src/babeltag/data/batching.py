@@ -40,6 +40,7 @@ class Batch:
     # with a subword encoder (``Vocabularies.pieces``): S pieces per sentence, the word of each
     piece_ids: torch.Tensor | None = None  # [B, S] piece ids, 0 = <pad>
     piece_words: torch.Tensor | None = None  # [B, S] word index of each piece, -1 = special / pad
+    piece_mask: torch.Tensor | None = None  # [B, S] True on real pieces (the pad id is the tokenizer's)
     languages: list[str] | None = None  # [B] each sentence's language (for language embeddings)
 
     @property
@@ -63,6 +64,7 @@ class Batch:
             indices=self.indices,
             piece_ids=None if self.piece_ids is None else move(self.piece_ids),
             piece_words=None if self.piece_words is None else move(self.piece_words),
+            piece_mask=None if self.piece_mask is None else move(self.piece_mask),
             languages=self.languages,
         )
 
@@ -164,20 +166,7 @@ class TensorDataset:
             label_ids = torch.from_numpy(labels)
         elif self.label_kind == "sentence":
             label_ids = torch.from_numpy(np.concatenate([self.label_ids[i] for i in indices]))
-        pieces: dict[str, object] = {}
-        if self.piece_ids:
-            S = max(len(self.piece_ids[i]) for i in indices)
-            piece_ids = np.full((B, S), self.piece_pad, dtype=np.int64)
-            piece_words = np.full((B, S), -1, dtype=np.int64)
-            for row, index in enumerate(indices):
-                n = len(self.piece_ids[index])
-                piece_ids[row, :n] = self.piece_ids[index]
-                piece_words[row, :n] = self.piece_words[index]
-            pieces = {
-                "piece_ids": torch.from_numpy(piece_ids),
-                "piece_words": torch.from_numpy(piece_words),
-                "languages": [self.examples[i].language for i in indices],
-            }
+        pieces = self._pieces(indices) if self.piece_ids else None
         return Batch(
             word_ids=torch.from_numpy(word_ids),
             mask=torch.from_numpy(mask),
@@ -186,8 +175,23 @@ class TensorDataset:
             word_types=torch.from_numpy(inverse.reshape(B, T)),
             label_ids=label_ids,
             indices=indices,
-            **pieces,  # type: ignore[arg-type]
+            piece_ids=None if pieces is None else pieces[0],
+            piece_words=None if pieces is None else pieces[1],
+            piece_mask=None if pieces is None else pieces[2],
+            languages=None if pieces is None else [self.examples[i].language for i in indices],
         )
+
+    def _pieces(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Padded piece ids, the word of each piece, and the mask of real pieces ``[B, S]``."""
+        piece_lengths = np.array([len(self.piece_ids[i]) for i in indices], dtype=np.int64)
+        B, S = len(indices), int(piece_lengths.max())
+        piece_ids = np.full((B, S), self.piece_pad, dtype=np.int64)
+        piece_words = np.full((B, S), -1, dtype=np.int64)
+        for row, index in enumerate(indices):
+            piece_ids[row, : piece_lengths[row]] = self.piece_ids[index]
+            piece_words[row, : piece_lengths[row]] = self.piece_words[index]
+        piece_mask = np.arange(S)[None, :] < piece_lengths[:, None]
+        return torch.from_numpy(piece_ids), torch.from_numpy(piece_words), torch.from_numpy(piece_mask)
 
 
 def bucketed_batches(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +83,7 @@ def load_encoder(directory: str | Path, weights: bool = True) -> PretrainedEncod
     return PretrainedEncoder(encoder, vocabulary, languages)
 
 
-def _atomic(path: Path, write: object) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     staging = path.with_name(path.name + ".partial")
-    assert callable(write)
     write(staging)
     os.replace(staging, path)

@@ -52,15 +52,15 @@ class SubwordFeatures(nn.Module):
         self.window = encoder.max_positions if isinstance(encoder, TransformerEncoder) else encoder.max_pieces
 
     def forward(self, batch: Batch) -> torch.Tensor:
-        assert batch.piece_ids is not None and batch.piece_words is not None, (
-            "the batch has no subword pieces"
-        )
+        assert (
+            batch.piece_ids is not None and batch.piece_words is not None and batch.piece_mask is not None
+        ), "the batch has no subword pieces"
         languages = None
         if self.language_ids and batch.languages is not None:
             languages = torch.tensor(
                 [self.language_ids.get(x, 0) for x in batch.languages], device=batch.piece_ids.device
             )
-        states = self._states(batch.piece_ids, batch.piece_ids != 0, languages)
+        states = self._states(batch.piece_ids, batch.piece_mask, languages)
         return pool_subwords(states, batch.piece_words, batch.word_ids.shape[1], self.pooling)
 
     def _states(self, ids: torch.Tensor, mask: torch.Tensor, languages: torch.Tensor | None) -> torch.Tensor:

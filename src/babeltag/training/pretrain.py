@@ -18,6 +18,7 @@ import json
 import math
 import os
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from babeltag.data.raw_text import (
     synthetic_parallel,
 )
 from babeltag.data.subwords import SPECIALS, SubwordVocabulary, format_shares, shares_to_json, train_subwords
+from babeltag.data.synthetic import generate, make_language_family
 from babeltag.encoders.pretrained import save_encoder
 from babeltag.encoders.transformer import TransformerEncoder
 from babeltag.errors import ConfigError
@@ -79,8 +81,6 @@ def load_text(config: PretrainConfig) -> PretrainText:
         for language, sentences in read_raw_text_dir(directory).items():
             corpus.setdefault(language, []).extend(sentences[: text.max_sentences_per_language])
     if text.synthetic_sentences:
-        from babeltag.data.synthetic import generate, make_language_family
-
         for spec in make_language_family(config.training.seed).values():
             examples = generate(spec, text.synthetic_sentences, seed=config.training.seed)
             corpus.setdefault(spec.code, []).extend(list(e.tokens) for e in examples)
@@ -116,8 +116,6 @@ def translation_pairs(config: PretrainConfig) -> dict[tuple[str, str], list[Pair
         corpus = read_pud(tlm.data_dir, [tlm.pivot, *[x for x in languages if x != tlm.pivot]])
         ids, _probe = pud_split(corpus[tlm.pivot])
     else:
-        from babeltag.data.synthetic import make_language_family
-
         by_code = {spec.code: spec for spec in make_language_family(config.training.seed).values()}
         unknown = sorted(set(tlm.languages or []) - set(by_code))
         if unknown:
@@ -378,7 +376,7 @@ class Pretraining:
         chosen = self.streams[language].take(t.batch_size, self.rng)
         return "mlm", mlm_batch([self.train[language][i] for i in chosen], self.language_id(language))
 
-    def masked(self, batch: PieceBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    def masked(self, batch: PieceBatch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.config.mlm
         return mask_pieces(
             batch.piece_ids,
@@ -386,7 +384,7 @@ class Pretraining:
             SubwordVocabulary.mask_id,
             len(SPECIALS),
             len(self.vocabulary),
-            self.masking,
+            generator,
             m.rate,
             m.mask,
             m.random,
@@ -395,7 +393,7 @@ class Pretraining:
     def train_step(self) -> tuple[str, float, int]:
         self.model.train()
         kind, batch = self.next_batch()
-        inputs, targets = self.masked(batch)
+        inputs, targets = self.masked(batch, self.masking)
         batch, inputs, targets = batch.to(self.device), inputs.to(self.device), targets.to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             loss, _ = self.model.loss(batch, targets, inputs)
@@ -416,27 +414,22 @@ class Pretraining:
         at every evaluation so the numbers are comparable along the run."""
         self.model.eval()
         fixed = torch.Generator().manual_seed(self.config.training.seed + 1)
-        saved, self.masking = self.masking, fixed
+        size = self.config.training.batch_size
         result = {}
-        try:
-            for language in sorted(self.heldout):
-                total, count = 0.0, 0
-                sentences = self.heldout[language]
-                for start in range(0, len(sentences), self.config.training.batch_size):
-                    batch = mlm_batch(
-                        sentences[start : start + self.config.training.batch_size], self.language_id(language)
+        for language in sorted(self.heldout):
+            total, count = 0.0, 0
+            sentences = self.heldout[language]
+            for start in range(0, len(sentences), size):
+                batch = mlm_batch(sentences[start : start + size], self.language_id(language))
+                inputs, targets = self.masked(batch, fixed)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                    loss, n = self.model.loss(
+                        batch.to(self.device), targets.to(self.device), inputs.to(self.device)
                     )
-                    inputs, targets = self.masked(batch)
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-                        loss, n = self.model.loss(
-                            batch.to(self.device), targets.to(self.device), inputs.to(self.device)
-                        )
-                    total += float(loss) * n
-                    count += n
-                if count:
-                    result[language] = math.exp(min(total / count, 50.0))
-        finally:
-            self.masking = saved
+                total += float(loss) * n
+                count += n
+            if count:
+                result[language] = math.exp(min(total / count, 50.0))
         return result
 
     # -- checkpoints ------------------------------------------------------------------------
@@ -538,8 +531,6 @@ class Pretraining:
 
 
 def _main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 

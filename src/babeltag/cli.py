@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,13 +17,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from babeltag.training.multitask_run import train_multitask
     from babeltag.training.run import train
 
-    config = load_any_config(args.config, args.set)  # validated before any data is read
+    overrides = list(args.set) + ([f"training.device={args.device}"] if args.device else [])
+    config = load_any_config(args.config, overrides)  # validated before any data is read
     progress = False if args.no_progress else None
     if isinstance(config, MultiTaskConfig):
         summary = train_multitask(config, args.out, data_dir=args.data_dir, progress=progress)
     else:
         summary = train(config, args.out, data_dir=args.data_dir, progress=progress)
-    print(json.dumps(summary))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one summary: rank 0's
+        print(json.dumps(summary))
     return 0
 
 
@@ -247,10 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser(
-        "train", help="train a model from a YAML config (one dataset under data:, or several under datasets:)"
+        "train",
+        help="train a model from a YAML config (one dataset under data:, or several under datasets:); "
+        "running it again on the same --out resumes a stopped run from its checkpoint; "
+        "under torchrun, trains data-parallel",
     )
     p.add_argument("config", help="YAML configuration file")
     p.add_argument("--out", required=True, help="run directory (model/, metrics.json, train_log.jsonl)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (overrides training.device)")
     p.add_argument(
         "--data-dir", default=None, help="directory that relative data paths in the config are read from"
     )

@@ -176,6 +176,21 @@ class TrainingConfig(Section):
     metric: Literal["auto", "accuracy", "span_f1", "macro_f1"] = "auto"
     seed: int = 1
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null = torch's default")
+    device: str = Field(
+        "cpu",
+        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="auto (cuda when there is one), cpu, cuda or cuda:N; under torchrun each process "
+        "takes the GPU of its local rank",
+    )
+    mixed_precision: Literal["off", "bf16", "fp16"] = Field(
+        "off", description="autocast on CUDA: bf16, or fp16 with a gradient scaler; off = float32"
+    )
+    checkpoint_every: int | None = Field(
+        None,
+        ge=1,
+        description="also checkpoint every this many updates (a checkpoint is always written at the end "
+        "of each epoch and when the run is stopped with Ctrl-C)",
+    )
 
 
 class ExperimentConfig(Section):

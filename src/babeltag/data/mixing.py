@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -275,6 +276,25 @@ class Schedule:
             "mixed": self._mixed_step,
         }
         self._next_step = steps[order]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where every stream is and the random state: enough to plan the same next epochs after a
+        restart (training/trainer.py's checkpoints)."""
+        return {
+            "generator": self.generator.bit_generator.state,
+            "credits": self.credits.tolist(),
+            "batches": {name: (s.batches, s.position) for name, s in self.batches.items()},
+            "sentences": {name: (s.order.tolist(), s.position) for name, s in self.sentences.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.bit_generator.state = state["generator"]
+        self.credits = np.asarray(state["credits"], dtype=np.float64)
+        for name, (batches, position) in state["batches"].items():
+            self.batches[name].batches, self.batches[name].position = batches, position
+        for name, (order, position) in state["sentences"].items():
+            self.sentences[name].order = np.asarray(order, dtype=np.int64)
+            self.sentences[name].position = position
 
     def epoch(self) -> list[Step]:
         """The next epoch's updates; streams and round-robin credits carry over between calls."""

@@ -30,6 +30,10 @@ class MultiTaskModel(nn.Module):
     are extra objectives on each dataset's word-encoder states; they must be among ``parts`` (so
     they are trained and saved)."""
 
+    #: an update trains only the parts of the datasets in its batch (data-parallel training must
+    #: expect parameters without gradients)
+    partial_updates = True
+
     def __init__(
         self,
         parts: Mapping[str, nn.Module],

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from babeltag.config import MultiDatasetEntry, MultiTaskConfig, dump_config
+from babeltag.config import MultiDatasetEntry, MultiTaskConfig
 from babeltag.data.batching import Batch, TensorDataset
 from babeltag.data.datasets import normaliser_of, read_split, resolve_path, to_scheme
 from babeltag.data.example import Example
@@ -36,8 +36,15 @@ from babeltag.models.build_multitask import (
     part_groups,
 )
 from babeltag.models.multitask import MultiTaskModel
-from babeltag.training.log import RunLog
-from babeltag.training.run import evaluate_examples, finish_run, prepare_process, training_facts
+from babeltag.training.distributed import Distributed
+from babeltag.training.run import (
+    CHECKPOINT,
+    evaluate_examples,
+    finish_run,
+    prepare_process,
+    start_run,
+    training_facts,
+)
 from babeltag.training.trainer import Trainer
 
 
@@ -203,6 +210,13 @@ class MultiDatasetSource:
     def sentences(self, step: Step) -> int:
         return sum(len(indices) for _, indices in step)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.bit_generator.state, "schedule": self.schedule.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.bit_generator.state = state["generator"]
+        self.schedule.load_state_dict(state["schedule"])
+
     def critic_inputs(self) -> list[tuple[str, Batch]]:
         """A random batch of every dataset (from its unlabelled text when it has some): what a
         language discriminator trains on between main updates (MAN)."""
@@ -237,8 +251,9 @@ def loss_weights(config: MultiTaskConfig, splits: dict[str, DatasetSplits]) -> d
 
 
 def make_schedule(
-    config: MultiTaskConfig, datasets: dict[str, TensorDataset]
+    config: MultiTaskConfig, datasets: dict[str, TensorDataset], processes: int = 1
 ) -> tuple[Schedule, dict[str, float]]:
+    """The run's updates, in batches of ``training.batch_size`` sentences per training process."""
     s = config.sampling
     infos = [
         DatasetInfo(name, entry.task, entry.language, len(datasets[name]), entry.role)
@@ -248,7 +263,7 @@ def make_schedule(
     q = proportions(infos, s.proportions, s.alpha, s.other_task, s.other_language)
     shares = {name: 0.0 for name in config.datasets}
     shares.update({info.name: float(p) for info, p in zip(infos, q, strict=True)})
-    batch_size = config.training.batch_size
+    batch_size = config.training.batch_size * processes
     targets = [name for name in config.targets() if name in datasets]
     if not targets and (s.epoch_unit == "target_batches" or s.epoch_size is None):
         raise ConfigError(
@@ -293,6 +308,7 @@ def train_multitask(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
+    distributed = Distributed.from_environment(config.training.device)
     prepare_process(config.training)
     check_recipe(config)
     splits = read_datasets(config, data_dir)
@@ -311,9 +327,7 @@ def train_multitask(
     vectors = load_word_vectors(config, data_dir, words_by_language)
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
-    log = RunLog(out / "train_log.jsonl")
+    log = start_run(out, config, distributed)
 
     # labels are learned in each dataset's training scheme (e.g. BIOES): convert before counting them
     train = {
@@ -343,7 +357,7 @@ def train_multitask(
         for name, examples in train.items()
         if examples  # a zero-resource dataset has no labelled batches
     }
-    schedule, shares = make_schedule(config, tensors)
+    schedule, shares = make_schedule(config, tensors, distributed.world_size)
     weights = loss_weights(config, splits)
     parameters = {name: sum(p.numel() for p in part.parameters()) for name, part in model.parts.items()}
     log.record(
@@ -400,6 +414,8 @@ def train_multitask(
         save_best,
         progress,
         loss_weights=weights,
+        checkpoint=out / CHECKPOINT,
+        distributed=distributed,
     )
     # unlabelled text feeds the label-free objectives, when there are any
     with_objectives = config.objectives.bilm is not None or config.objectives.adversarial is not None
@@ -416,14 +432,16 @@ def train_multitask(
         tensors, schedule, unlabelled, np.random.default_rng(config.training.seed + 1)
     )
     result = trainer.fit(source)
-    if not targets_with_dev:
-        save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
-
     summary: dict[str, Any] = {
         **training_facts(result, selected_on if targets_with_dev else None),
         "schedule": schedule.describe(),
         "datasets": {},
     }
+    if not distributed.is_main:  # rank 0 saves and scores the model
+        distributed.finish()
+        return summary
+    if not targets_with_dev:
+        save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
     for name, s in splits.items():
         entry = config.datasets[name]
         scores: dict[str, Any] = {
@@ -437,4 +455,6 @@ def train_multitask(
             if examples:
                 scores[split] = evaluate_datasets(model, config, vocabularies, {name: examples})[name]
         summary["datasets"][name] = scores
-    return finish_run(out, log, summary)
+    summary = finish_run(out, log, summary)
+    distributed.finish()
+    return summary

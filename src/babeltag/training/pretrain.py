@@ -47,6 +47,7 @@ from babeltag.encoders.pretrained import save_encoder
 from babeltag.encoders.transformer import TransformerEncoder
 from babeltag.errors import ConfigError
 from babeltag.objectives.masked_lm import MaskedLMHead, mask_pieces
+from babeltag.training import resume
 from babeltag.training.log import RunLog
 
 Pair = tuple[list[str], list[str]]
@@ -535,29 +536,10 @@ def _main_thread() -> bool:
 
 
 def check_resumable(config: PretrainConfig, out_dir: Path) -> None:
-    """A checkpoint continues only the run that wrote it: refuse if anything that changes the
-    computation differs, naming the keys."""
     saved_path = out_dir / "config.yaml"
-    if not saved_path.is_file():
-        raise ConfigError(f"{out_dir}: has checkpoint.pt but no config.yaml; give a new --out")
-    saved = load_pretrain_config(saved_path).model_dump(mode="json")
-    current = config.model_dump(mode="json")
-    for key in RESUMABLE_CHANGES:
-        saved["training"].pop(key, None)
-        current["training"].pop(key, None)
-    differences = sorted(_differences(saved, current))
-    if differences:
-        raise ConfigError(
-            f"{out_dir} holds a checkpoint of a different configuration ({', '.join(differences)} differ); "
-            "give a new --out, or the same configuration to resume"
-        )
-
-
-def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        keys = set(a) | set(b)
-        return [d for k in keys for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")]
-    return [] if a == b else [prefix.rstrip(".")]
+    saved = load_pretrain_config(saved_path).model_dump(mode="json") if saved_path.is_file() else None
+    may_change = [f"training.{key}" for key in RESUMABLE_CHANGES]
+    resume.check_resumable(out_dir, saved, config.model_dump(mode="json"), may_change)
 
 
 def pretrain(config: PretrainConfig, out_dir: str | Path, progress: bool | None = None) -> dict[str, float]:

@@ -5,6 +5,7 @@ config -> read train/dev/test -> vocabularies -> tensors -> model -> Trainer -> 
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from babeltag.config import ExperimentConfig, TrainingConfig, dump_config
+from babeltag.config import ExperimentConfig, MultiTaskConfig, TrainingConfig, dump_config, load_any_config
 from babeltag.data.batching import TensorDataset, Vocabularies
 from babeltag.data.datasets import build_vocabularies, normaliser_of, read_split, resolve_path, to_scheme
 from babeltag.data.example import Example
@@ -26,7 +27,9 @@ from babeltag.models.archive import save_model
 from babeltag.models.build import build_model, subword_pieces, training_scheme
 from babeltag.models.model import TaskModel
 from babeltag.models.predict import predict_labels
+from babeltag.training.distributed import Distributed
 from babeltag.training.log import RunLog
+from babeltag.training.resume import check_resumable
 from babeltag.training.trainer import Trainer, TrainingResult
 
 
@@ -82,21 +85,48 @@ def evaluate_examples(
     return score(examples, predicted, config.metric(), config.data.tag_scheme), predicted
 
 
+#: What may differ when a run resumes from its checkpoint: where and how fast it runs, and for how long.
+RESUMABLE_CHANGES = (
+    "training.device",
+    "training.threads",
+    "training.checkpoint_every",
+    "training.epochs",
+    "training.patience",
+    "training.eval_batch_size",
+)
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def start_run(out: Path, config: ExperimentConfig | MultiTaskConfig, distributed: Distributed) -> RunLog:
+    """The run directory and its log: a new run, or the continuation of the one whose checkpoint is
+    there (with the same configuration, but for RESUMABLE_CHANGES). Only rank 0 writes."""
+    resuming = (out / CHECKPOINT).is_file()
+    if resuming:
+        saved_path = out / "config.yaml"
+        saved = load_any_config(saved_path).model_dump(mode="json") if saved_path.is_file() else None
+        check_resumable(out, saved, config.model_dump(mode="json"), RESUMABLE_CHANGES)
+    if not distributed.is_main:
+        return RunLog(None, stream=io.StringIO())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+    return RunLog(out / "train_log.jsonl", append=resuming)
+
+
 def train(
     config: ExperimentConfig,
     out_dir: str | Path,
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
+    distributed = Distributed.from_environment(config.training.device)
     prepare_process(config.training)
     # every file is read (and checked) before the run directory is created
     train_examples = read_split(config.data, "train", data_dir)
     dev_examples = read_split(config.data, "dev", data_dir) if config.data.dev else None
     test_examples = read_split(config.data, "test", data_dir) if config.data.test else None
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump_config(config), encoding="utf-8")
-    log = RunLog(out / "train_log.jsonl")
+    log = start_run(out, config, distributed)
     normaliser = normaliser_of(config)
     vectors = load_pretrained(
         config, data_dir, {normaliser.word(t) for e in train_examples for t in e.tokens}
@@ -135,18 +165,29 @@ def train(
         save_model(out / "model", model, config, vocabularies, {"selected_on": "dev", "dev": dev})
 
     trainer = Trainer(
-        model, config.training, log, evaluate_dev if dev_examples else None, save_best, progress
+        model,
+        config.training,
+        log,
+        evaluate_dev if dev_examples else None,
+        save_best,
+        progress,
+        checkpoint=out / CHECKPOINT,
+        distributed=distributed,
     )
     result = trainer.fit(train_data)
+    summary = {**training_facts(result, "dev" if dev_examples else None), "metric": config.metric()}
+    if not distributed.is_main:  # rank 0 saves and scores the model
+        distributed.finish()
+        return summary
     if dev_examples is None:  # nothing to select on: the last epoch is the model
         save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
-
-    summary = {**training_facts(result, "dev" if dev_examples else None), "metric": config.metric()}
     for split, examples in (("dev", dev_examples), ("test", test_examples)):
         if examples:
             scores, _ = evaluate_examples(model, examples, config, vocabularies)
             summary[split] = scores
-    return finish_run(out, log, summary)
+    summary = finish_run(out, log, summary)
+    distributed.finish()
+    return summary
 
 
 def training_facts(result: TrainingResult, selected_on: str | None) -> dict[str, Any]:
@@ -161,7 +202,9 @@ def training_facts(result: TrainingResult, selected_on: str | None) -> dict[str,
 
 
 def finish_run(out: Path, log: RunLog, summary: dict[str, Any]) -> dict[str, Any]:
-    """Write the run's metrics.json and log its end."""
+    """Write the run's metrics.json and log its end. The model and metrics are the run's result
+    now, so its checkpoint goes (running the command again trains anew)."""
     (out / "metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     log.record({"event": "done", **summary})
+    (out / CHECKPOINT).unlink(missing_ok=True)
     return summary

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from babeltag.errors import BabeltagError, ConfigError
+from babeltag.evaluation.predictions import read_predictions
 from babeltag.training import grid as grid_module
 from babeltag.training.grid import load_grid, plan_runs, run_grid
 
@@ -313,7 +314,60 @@ def test_real_runs_one_finishing_one_failing(tmp_path: Path, synthetic_data_dir:
     ok, broken = results["cells"]
     metrics = json.loads((out / "runs/data=ok/seed3/metrics.json").read_text())
     assert ok["test"]["values"] == [metrics["test"]["accuracy"]] and broken["test"]["n"] == 0
-    assert results["deltas"][0]["values"] == [{"cell": {}, "test": None}]
+    # the run saved what it predicted, gold beside it, so the accuracy can be recomputed from it
+    gold, predicted = read_predictions(out / "runs/data=ok/seed3/predictions/test.jsonl")
+    pairs = [(g, p) for gs, ps in zip(gold, predicted, strict=True) for g, p in zip(gs, ps, strict=True)]
+    assert 100 * sum(g == p for g, p in pairs) / len(pairs) == pytest.approx(metrics["test"]["accuracy"])
+    assert results["deltas"][0]["values"] == [{"cell": {}, "test": None, "test_mcnemar": [], "test_mark": ""}]
     markdown = (out / "results.md").read_text()
     assert "| data | accuracy |" in markdown and "| broken | – |" in markdown
     assert "| ok - broken | – |" in markdown
+
+
+def test_differences_carry_mcnemar_marks_from_saved_predictions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run saves its test predictions; a difference gets * / ** when McNemar's test on the
+    two variants' runs with the same seed says p < 0.05 / 0.01 for every seed."""
+    from babeltag.evaluation.significance import mcnemar
+
+    gold = [["NOUN", "VERB", "DET", "NOUN"]] * 50  # 200 tokens
+
+    def predictions(config: dict[str, Any]) -> list[list[str]]:
+        # dim 8: fast gets 60 more tokens right than slow (significant); dim 4: 2 more (not)
+        dim, lr = config["model"]["word_embedding"]["dim"], config["training"]["optimizer"]["lr"]
+        wrong = 80 if lr == 0.001 else (20 if dim == 8 else 78)
+        wrong += config["training"]["seed"] % 2  # the seeds differ a little
+        flat = [tag for sentence in gold for tag in sentence]
+        flat = ["X" if i < wrong else tag for i, tag in enumerate(flat)]
+        return [flat[i : i + 4] for i in range(0, len(flat), 4)]
+
+    def launch(command: list[str], run_dir: Path) -> int:
+        config = yaml.safe_load((run_dir / "config.input.yaml").read_text())
+        (run_dir / "metrics.json").write_text(json.dumps({"test": {"accuracy": fake_score(config, "test")}}))
+        (run_dir / "predictions").mkdir()
+        with (run_dir / "predictions/test.jsonl").open("w") as handle:
+            for g, p in zip(gold, predictions(config), strict=True):
+                handle.write(json.dumps({"gold": g, "predicted": p}) + "\n")
+        return 0
+
+    monkeypatch.setattr(grid_module, "launch_run", launch)
+    grid = {**GRID_2X2, "report": {**GRID_2X2["report"], "splits": ["test"]}}
+    results = run_grid(write_grid(tmp_path, grid), tmp_path / "out")
+    [delta] = results["deltas"]
+    by_dim = {value["cell"]["dim"]: value for value in delta["values"]}
+    assert by_dim["8"]["test_mark"] == "**" and by_dim["4"]["test_mark"] == ""
+    fast, slow = (
+        {"model": {"word_embedding": {"dim": 8}}, "training": {"seed": 1, "optimizer": {"lr": lr}}}
+        for lr in (0.01, 0.001)
+    )
+    expected = mcnemar(gold, predictions(fast), predictions(slow))
+    test = by_dim["8"]["test_mcnemar"][0]
+    assert (test["seed"], test["b"], test["c"]) == (1, expected.b, expected.c) == (1, 60, 0)
+    assert test["p_value"] == pytest.approx(expected.p_value)
+    markdown = (tmp_path / "out/results.md").read_text()
+    assert "| 8 |" in markdown and "**" in markdown.split("| 8 |")[1].splitlines()[0]
+    assert "McNemar" in markdown
+    csv = (tmp_path / "out/deltas.csv").read_text().splitlines()
+    assert csv[0].startswith("difference,dim,split,value,mark,mcnemar_p")
+    assert len(csv) == 3 and ",**," in csv[2]

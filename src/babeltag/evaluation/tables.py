@@ -64,18 +64,24 @@ def markdown_table(
     corner: str = "",
     digits: int = 2,
     expected_n: int | None = None,
+    marks: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """One row per ``rows`` entry, one "mean ± std" column per ``columns`` entry, then the deltas.
 
     ``cells[(row, column)]`` is a ``summarise`` result (a missing key shows as a dash);
-    ``deltas[name][row]`` is a number shown with its sign in an extra column called ``name``.
+    ``deltas[name][row]`` is a number shown with its sign in an extra column called ``name``,
+    followed by ``marks[name][row]`` if given (e.g. a significance mark).
     """
     deltas = deltas or {}
+    marks = marks or {}
     header = [corner, *columns, *deltas]
     body = []
     for row in rows:
         line = [row]
         line += [format_summary(cells.get((row, column), {}), digits, expected_n) for column in columns]
-        line += [format_delta(values.get(row), digits) for values in deltas.values()]
+        line += [
+            format_delta(values.get(row), digits) + marks.get(name, {}).get(row, "")
+            for name, values in deltas.items()
+        ]
         body.append(line)
     return render_markdown(header, body)

@@ -48,6 +48,8 @@ from babeltag.config import (
     read_raw_config,
 )
 from babeltag.errors import BabeltagError, ConfigError
+from babeltag.evaluation.predictions import read_predictions
+from babeltag.evaluation.significance import mcnemar
 from babeltag.evaluation.tables import format_delta, markdown_table, render_markdown, summarise
 
 DROP_DATASETS = "drop_datasets"
@@ -479,6 +481,7 @@ def collect_results(
 
     deltas = []
     rows = list(dict.fromkeys(cell[:-1] for cell in scores))  # () for a one-axis grid
+    run_dirs = {(run.cell, run.seed): run.run_dir for run in runs}
     for name, (a, b) in report.deltas.items():
         values = []
         for row in rows:
@@ -486,6 +489,9 @@ def collect_results(
             for split in report.splits:
                 mean_a, mean_b = means[(*row, a)][split], means[(*row, b)][split]
                 item[split] = None if mean_a is None or mean_b is None else mean_a - mean_b
+                tests = mcnemar_by_seed(run_dirs, (*row, a), (*row, b), config.seeds, report.dataset, split)
+                item[f"{split}_mcnemar"] = tests
+                item[f"{split}_mark"] = significance_mark(tests)
             values.append(item)
         deltas.append({"name": name, "a": a, "b": b, "axis": axes[-1], "values": values})
 
@@ -503,6 +509,52 @@ def collect_results(
         "deltas": deltas,
         "runs": {"planned": len(runs), "finished": finished, "failed": failed},
     }
+
+
+def predictions_file(run_dir: Path, dataset: str | None, split: str) -> Path:
+    """Where a run saved its predictions (training/run.py, training/multitask_run.py)."""
+    return run_dir / "predictions" / (dataset or "") / f"{split}.jsonl"
+
+
+def mcnemar_by_seed(
+    run_dirs: dict[tuple[tuple[str, ...], int], Path],
+    cell_a: tuple[str, ...],
+    cell_b: tuple[str, ...],
+    seeds: Sequence[int],
+    dataset: str | None,
+    split: str,
+) -> list[dict[str, Any]]:
+    """McNemar's test of cell a's run against cell b's run with the same seed, for every seed both
+    finished with saved predictions: tokens (tagging) or documents (classification) paired."""
+    tests = []
+    for seed in seeds:
+        paths = [predictions_file(run_dirs[(cell, seed)], dataset, split) for cell in (cell_a, cell_b)]
+        if not all(path.is_file() for path in paths):
+            continue
+        (gold, from_a), (gold_b, from_b) = (read_predictions(path) for path in paths)
+        if gold != gold_b:
+            raise ConfigError(f"{paths[0]} and {paths[1]} are predictions on different gold data")
+        result = mcnemar(gold, from_a, from_b)
+        tests.append(
+            {"seed": seed, "p_value": result.p_value, "b": result.b, "c": result.c, "items": result.items}
+        )
+    return tests
+
+
+def significance_mark(tests: Sequence[dict[str, Any]]) -> str:
+    """``**`` when every seed's test gives p < 0.01, ``*`` when every one gives p < 0.05, else
+    nothing: a difference is marked only if it holds up in each seed's paired comparison."""
+    if not tests:
+        return ""
+    worst = max(test["p_value"] for test in tests)
+    return "**" if worst < 0.01 else "*" if worst < 0.05 else ""
+
+
+MCNEMAR_LEGEND = (
+    "Differences marked * (**) are significant at p < 0.05 (0.01) by McNemar's test for every seed: "
+    "the two variants' runs with the same seed, paired on each test token (tagging) or document "
+    "(classification)."
+)
 
 
 def results_markdown(results: dict[str, Any]) -> str:
@@ -539,16 +591,29 @@ def results_markdown(results: dict[str, Any]) -> str:
                 markdown_table(rows, columns, cells, corner=corner, expected_n=len(results["seeds"]))
             )
             if results["deltas"]:
-                body = [[d["name"], format_delta(d["values"][0][split])] for d in results["deltas"]]
+                body = [
+                    [d["name"], format_delta(d["values"][0][split]) + d["values"][0].get(f"{split}_mark", "")]
+                    for d in results["deltas"]
+                ]
                 lines += ["", render_markdown(["difference of means", metric], body)]
         else:
             deltas = {
                 d["name"]: {next(iter(v["cell"].values())): v[split] for v in d["values"]}
                 for d in results["deltas"]
             }
+            marks = {
+                d["name"]: {next(iter(v["cell"].values())): v.get(f"{split}_mark", "") for v in d["values"]}
+                for d in results["deltas"]
+            }
             lines.append(
-                markdown_table(rows, columns, cells, deltas, corner=corner, expected_n=len(results["seeds"]))
+                markdown_table(
+                    rows, columns, cells, deltas, corner=corner, expected_n=len(results["seeds"]), marks=marks
+                )
             )
+        tested = [v for d in results["deltas"] for v in d["values"] if v.get(f"{split}_mcnemar")]
+        if tested:
+            lines.append(MCNEMAR_LEGEND)
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -605,8 +670,34 @@ def write_results(results: dict[str, Any], out: Path) -> None:
         )
         results["plots"] = {"learning_curve": str(path)}
     results.setdefault("files", {})["csv"] = str(write_csv(results, out / "results.csv"))
+    if results["deltas"]:
+        results["files"]["deltas_csv"] = str(write_deltas_csv(results, out / "deltas.csv"))
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
+
+
+def write_deltas_csv(results: dict[str, Any], path: Path) -> Path:
+    """One row per difference, row of the table and split: the difference of means, its mark and
+    every seed's McNemar p-value."""
+    from babeltag.evaluation.plots import results_csv
+
+    rows = []
+    for delta in results["deltas"]:
+        for value in delta["values"]:
+            for split in results["splits"]:
+                tests = value.get(f"{split}_mcnemar", [])
+                rows.append(
+                    {
+                        "difference": delta["name"],
+                        **value["cell"],
+                        "split": split,
+                        "value": value[split],
+                        "mark": value.get(f"{split}_mark", ""),
+                        "mcnemar_p": " ".join(f"{t['p_value']:.3g}" for t in tests),
+                        "mcnemar_seeds": " ".join(str(t["seed"]) for t in tests),
+                    }
+                )
+    return results_csv(rows, path)
 
 
 def write_csv(results: dict[str, Any], path: Path) -> Path:

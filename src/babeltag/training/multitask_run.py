@@ -26,6 +26,7 @@ from babeltag.data.shared_vocab import SharedVocabularies, build_shared_vocabula
 from babeltag.data.subsample import sample_labelled
 from babeltag.embeddings.vectors import WordVectors, read_vec
 from babeltag.errors import ConfigError, DataError
+from babeltag.evaluation.predictions import write_predictions
 from babeltag.models.archive import save_model
 from babeltag.models.build import subword_pieces, training_scheme
 from babeltag.models.build_multitask import (
@@ -453,7 +454,10 @@ def train_multitask(
         }
         for split, examples in (("dev", s.dev), ("test", s.test)):
             if examples:
-                scores[split] = evaluate_datasets(model, config, vocabularies, {name: examples})[name]
+                scores[split], predicted = evaluate_examples(
+                    model.views[name], examples, config.dataset_view(name), vocabularies.of(name)
+                )
+                write_predictions(out / "predictions" / name / f"{split}.jsonl", examples, predicted)
         summary["datasets"][name] = scores
     summary = finish_run(out, log, summary)
     distributed.finish()

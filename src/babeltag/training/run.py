@@ -22,6 +22,7 @@ from babeltag.data.datasets import build_vocabularies, normaliser_of, read_split
 from babeltag.data.example import Example
 from babeltag.embeddings.vectors import WordVectors, read_vec
 from babeltag.errors import ConfigError
+from babeltag.evaluation.predictions import write_predictions
 from babeltag.evaluation.scoring import score
 from babeltag.models.archive import save_model
 from babeltag.models.build import build_model, subword_pieces, training_scheme
@@ -183,8 +184,9 @@ def train(
         save_model(out / "model", model, config, vocabularies, {"selected_on": "last epoch"})
     for split, examples in (("dev", dev_examples), ("test", test_examples)):
         if examples:
-            scores, _ = evaluate_examples(model, examples, config, vocabularies)
+            scores, predicted = evaluate_examples(model, examples, config, vocabularies)
             summary[split] = scores
+            write_predictions(out / "predictions" / f"{split}.jsonl", examples, predicted)
     summary = finish_run(out, log, summary)
     distributed.finish()
     return summary

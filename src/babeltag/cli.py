@@ -132,8 +132,14 @@ def _cmd_data_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from babeltag.evaluation.run_report import report_run
     from babeltag.training.grid import report_grid
 
+    if args.grid is None and not (Path(args.out_dir) / "grid.yaml").is_file():  # one run, not a grid
+        print(json.dumps(report_run(args.out_dir, args.tsne_datasets, args.tsne_words)))
+        return 0
     result = report_grid(args.out_dir, args.grid)
     print(json.dumps(result))
     return 0
@@ -238,6 +244,25 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         dataset=args.dataset,
         chunk_size=args.chunk_size,
+    )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from babeltag.serve import load_models, model_paths, serve
+
+    models = load_models(model_paths(args.models))  # names checked before any model is loaded
+    serve(
+        models,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        access_log=not args.no_access_log,
+        max_body_bytes=args.max_body_bytes,
+        max_texts=args.max_texts,
+        max_tokens_per_text=args.max_tokens_per_text,
+        batch_window_ms=args.batch_window_ms,
+        max_batch_sentences=args.max_batch_sentences,
     )
     return 0
 
@@ -455,12 +480,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_run)
 
     p = commands.add_parser(
-        "report", help="rebuild a grid's results table, CSV and plot from its finished runs (runs nothing)"
+        "report",
+        help="rebuild a grid's results table, CSV and plot from its finished runs, or one run's scores "
+        "tables, training curve and character t-SNE into RUN_DIR/report (runs nothing)",
     )
-    p.add_argument("out_dir", help="the --out directory of `babeltag run`")
+    p.add_argument("out_dir", help="the --out directory of `babeltag run` or of `babeltag train`")
     p.add_argument(
         "--grid", default=None, help="grid file (default: the one the directory's grid.yaml names)"
     )
+    p.add_argument(
+        "--tsne-datasets",
+        nargs="+",
+        default=None,
+        metavar="DATASET",
+        help="one run of a multi-dataset model: the datasets whose words the t-SNE maps (default: one per language)",
+    )
+    p.add_argument("--tsne-words", type=int, default=150, help="one run: words per language in the t-SNE")
     p.set_defaults(run=_cmd_report)
 
     p = commands.add_parser("evaluate", help="score a saved model on a labelled file")
@@ -501,6 +536,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="multi-dataset model: which dataset's model (default: the first target)",
     )
     p.set_defaults(run=_cmd_predict)
+
+    p = commands.add_parser(
+        "serve", help="serve models over HTTP (JSON), micro-batching concurrent requests; see docs/api.md"
+    )
+    p.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODEL",
+        help="model directory (served under its run folder's name: runs/ner/model as ner) or NAME=PATH",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--max-texts", type=int, default=256, help="texts (sentences) per request")
+    p.add_argument("--max-tokens-per-text", type=int, default=512)
+    p.add_argument("--max-body-bytes", type=int, default=1_048_576)
+    p.add_argument(
+        "--batch-window-ms",
+        type=float,
+        default=5.0,
+        help="how long a request may wait for others to share its model call",
+    )
+    p.add_argument("--max-batch-sentences", type=int, default=512, help="sentences in one model call")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per call (default: torch's)")
+    p.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    p.set_defaults(run=_cmd_serve)
     return parser
 
 

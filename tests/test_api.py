@@ -23,7 +23,7 @@ from babeltag.data.batching import TensorDataset
 from babeltag.data.datasets import normaliser_of
 from babeltag.data.example import Example
 from babeltag.data.synthetic import make_language_family, write_corpus
-from babeltag.errors import ModelArchiveError
+from babeltag.errors import ConfigError, ModelArchiveError
 from babeltag.heads.crf import CRFHead
 from babeltag.heads.softmax import SoftmaxHead
 from babeltag.models.build import training_scheme
@@ -219,3 +219,15 @@ def test_the_code_in_docs_api_md_runs(
         exec(compile(code, f"{DOCS.name} python block {number}", "exec"), namespace)
     assert "labelled 1 sentences" in capsys.readouterr().err
     assert (runs / "noticias.tagged.txt").read_text(encoding="utf-8").count("/") == 5
+
+
+def test_a_device_is_chosen_at_load(runs: Path, tagger: Tagger) -> None:
+    """auto means the GPU when there is one (here: none, so the CPU, with the same labels);
+    asking for CUDA on a machine without it is refused with the way out."""
+    on_auto = babeltag.load(runs / "runs/ner-es/model", device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(on_auto.loaded.model.parameters()).device.type == expected
+    assert [t.labels for t in on_auto.tag(TEXTS)] == [t.labels for t in tagger.tag(TEXTS)]
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device; use cpu or auto"):
+            babeltag.load(runs / "runs/ner-es/model", device="cuda:0")

@@ -27,6 +27,7 @@ from babeltag.data.example import Example
 from babeltag.models.archive import LoadedModel, load_model
 from babeltag.models.build import training_scheme
 from babeltag.models.predict import predict_labels_with_scores
+from babeltag.training.devices import resolve_device
 
 Tokenizer = Callable[[str], list[str]]
 
@@ -221,15 +222,18 @@ def load(
     *,
     tokenizer: Tokenizer | None = None,
     batch_size: int = 512,
+    device: str = "cpu",
 ) -> Tagger | Classifier:
     """The model saved in ``path`` (a run's ``model/`` directory): a :class:`Tagger`, or a
     :class:`Classifier` for a classification model.
 
     ``dataset`` picks one dataset's model out of a multi-dataset model (default: its first target).
     ``tokenizer`` replaces the default one (:func:`split_punctuation` for taggers, :func:`whitespace`
-    for classifiers); it can also be set later as the ``tokenizer`` attribute.
+    for classifiers); it can also be set later as the ``tokenizer`` attribute. ``device``: cpu,
+    cuda, cuda:N or auto (a GPU when there is one); batches go wherever the model is.
     """
     loaded = load_model(path, dataset)
+    loaded.model.to(resolve_device(device))
     if loaded.config.data.kind == "classification":
         return Classifier(loaded, tokenizer or whitespace, batch_size)
     return Tagger(loaded, tokenizer or split_punctuation, batch_size)

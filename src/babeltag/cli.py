@@ -244,6 +244,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         dataset=args.dataset,
         chunk_size=args.chunk_size,
+        device=args.device,
     )
     return 0
 
@@ -251,7 +252,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from babeltag.serve import load_models, model_paths, serve
 
-    models = load_models(model_paths(args.models))  # names checked before any model is loaded
+    models = load_models(model_paths(args.models), args.device)  # names checked before any model is loaded
     serve(
         models,
         host=args.host,
@@ -535,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="multi-dataset model: which dataset's model (default: the first target)",
     )
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (a GPU when there is one)")
     p.set_defaults(run=_cmd_predict)
 
     p = commands.add_parser(
@@ -560,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch-sentences", type=int, default=512, help="sentences in one model call")
     p.add_argument("--threads", type=int, default=None, help="torch threads per call (default: torch's)")
     p.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (a GPU when there is one)")
     p.set_defaults(run=_cmd_serve)
     return parser
 

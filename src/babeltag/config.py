@@ -7,11 +7,12 @@ unknown keys, so a typo is an error naming the key instead of a silently ignored
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from babeltag.errors import ConfigError
 
@@ -178,7 +179,6 @@ class TrainingConfig(Section):
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null = torch's default")
     device: str = Field(
         "cpu",
-        pattern=r"^(auto|cpu|cuda(:\d+)?)$",
         description="auto (cuda when there is one), cpu, cuda or cuda:N; under torchrun each process "
         "takes the GPU of its local rank",
     )
@@ -191,6 +191,13 @@ class TrainingConfig(Section):
         description="also checkpoint every this many updates (a checkpoint is always written at the end "
         "of each epoch and when the run is stopped with Ctrl-C)",
     )
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
+            raise ValueError(f"expected auto, cpu, cuda or cuda:N (a GPU's number), got {value!r}")
+        return value
 
 
 class ExperimentConfig(Section):

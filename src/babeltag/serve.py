@@ -614,10 +614,10 @@ def model_paths(specs: Sequence[str]) -> dict[str, Path]:
     return paths
 
 
-def load_models(paths: Mapping[str, str | Path]) -> dict[str, Model]:
+def load_models(paths: Mapping[str, str | Path], device: str = "cpu") -> dict[str, Model]:
     from babeltag.api import load
 
-    return {name: load(path) for name, path in paths.items()}
+    return {name: load(path, device=device) for name, path in paths.items()}
 
 
 def make_server(

@@ -32,6 +32,7 @@ from babeltag.heads.softmax import SoftmaxHead
 from babeltag.models.archive import LoadedModel, load_model
 from babeltag.models.build import training_scheme
 from babeltag.models.model import TaskModel
+from babeltag.training.devices import resolve_device
 
 T = TypeVar("T")
 
@@ -282,6 +283,7 @@ def predict_file(
     batch_size: int = 512,
     dataset: str | None = None,
     chunk_size: int = CHUNK_SIZE,
+    device: str = "cpu",
 ) -> int:
     """Label ``input_path`` and write it back in the same format; returns the number of sentences.
 
@@ -292,9 +294,11 @@ def predict_file(
     by length, put back in input order) and written before the next is read, so memory stays the
     same however long the input. An output file is written under a temporary name and renamed when
     everything is written: an error (bad line 2 million) leaves no half file. Standard output gets
-    each chunk as it is done. The throughput goes to standard error at the end.
+    each chunk as it is done. The throughput goes to standard error at the end. ``device``: cpu,
+    cuda, cuda:N or auto.
     """
     loaded = load_model(model_dir, dataset)
+    loaded.model.to(resolve_device(device))
     config = loaded.config
     normaliser = normaliser_of(config)
     model_scheme, output_scheme = training_scheme(config), config.data.tag_scheme

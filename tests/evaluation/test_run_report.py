@@ -76,6 +76,20 @@ def test_a_multi_dataset_run_reports_scores_curve_and_both_languages(multi_run: 
     assert "| dataset | split | type |" in (multi_run / "run/report/scores.md").read_text()
 
 
+def test_saved_expert_gates_are_redrawn(multi_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(multi_run / "run", run)
+    (run / "gates").mkdir()
+    gates = {
+        "features": {"syn_src": {"syn_rel": 0.7, "syn_unr": 0.3}, "syn_rel": {"syn_rel": 0.2, "syn_unr": 0.8}}
+    }
+    (run / "gates/gates.json").write_text(json.dumps(gates))
+    report = report_run(run)
+    assert Path(report["files"]["gates_features"]).read_bytes()[:4] == b"\x89PNG"
+
+
 def test_char_representations_are_the_models_own(multi_run: Path) -> None:
     """One word at a time through the shared encoder: a word spelled the same in both languages
     gets the same vector from either dataset's model (the module is shared)."""

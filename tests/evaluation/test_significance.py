@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from scipy import stats
@@ -81,3 +82,22 @@ def test_inputs_that_do_not_pair_up() -> None:
         mcnemar([["O"], ["O"]], [["O"], ["O"]], [["O"], ["O", "O"]])
     with pytest.raises(EvaluationError, match="input shapes differ"):
         mcnemar([["O"], ["O"]], ["O", "O"], [["O"], ["O"]])
+
+
+def test_saved_predictions_are_tested_pairwise_and_must_share_their_gold(tmp_path: Path) -> None:
+    from babeltag.data.example import Example
+    from babeltag.evaluation.predictions import write_predictions
+    from babeltag.evaluation.significance import mcnemar_of_files, significance_mark
+
+    examples = [Example(["a", "b", "c"], "xx", "upos", labels=["X", "Y", "Z"])] * 10
+    a = write_predictions(tmp_path / "a.jsonl", examples, [["X", "Y", "Z"]] * 10)
+    b = write_predictions(tmp_path / "b.jsonl", examples, [["X", "Y", "Q"]] * 10)
+    result = mcnemar_of_files(a, b)
+    assert (result["b"], result["c"], result["items"]) == (10, 0, 30)
+    assert result["p_value"] == pytest.approx(2 * 0.5**10)  # exact binomial, two-sided
+    assert significance_mark([result]) == "**" and significance_mark([result, {"p_value": 0.03}]) == "*"
+    assert significance_mark([]) == "" and significance_mark([{"p_value": 0.2}]) == ""
+    other = [Example(["a", "b", "c"], "xx", "upos", labels=["X", "Y", "Y"])] * 10
+    c = write_predictions(tmp_path / "c.jsonl", other, [["X", "Y", "Z"]] * 10)
+    with pytest.raises(EvaluationError, match="different gold data"):
+        mcnemar_of_files(a, c)

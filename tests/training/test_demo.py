@@ -53,6 +53,20 @@ def test_the_related_source_helps_at_the_smallest_n_and_more_than_the_unrelated_
     assert gains["related"][smallest] > gains["unrelated"][smallest]
 
 
+def test_each_gain_is_tested_run_against_run(demo: Demo) -> None:
+    """McNemar's test of each source variant against target only, on the runs' saved test
+    predictions; the mark in the table is the one the tests give."""
+    smallest = str(min(QUICK.labelled))
+    [test] = demo.results["mcnemar"]["related"][smallest]  # quick mode: one run per cell
+    assert test["items"] > 0 and test["b"] + test["c"] > 0 and 0 <= test["p_value"] <= 1
+    assert test["b"] > test["c"]  # the related source fixes more target tokens than it breaks
+    mark = demo.results["marks"]["related"][smallest]
+    assert mark == ("**" if test["p_value"] < 0.01 else "*" if test["p_value"] < 0.05 else "")
+    markdown = (demo.out / "results.md").read_text(encoding="utf-8")
+    row = next(line for line in markdown.splitlines() if line.startswith(f"| {smallest} |"))
+    assert row.split("|")[-3].strip().endswith(mark) and "McNemar" in markdown
+
+
 def test_learning_curve_and_tables_are_written(demo: Demo) -> None:
     plot = Path(demo.results["plots"]["learning_curve"])
     assert plot == demo.out / "learning_curve.png"

@@ -6,6 +6,7 @@ train_log.jsonl, model/), nothing retrained.
       scores.md, scores.csv      dev and test scores (per dataset for multi-dataset runs), per type for spans
       training_curve.png         training loss and dev score per epoch, the selected epoch marked
       char_tsne.png              t-SNE of character-level word representations (models with a char encoder)
+      gates_*.png                expert-gate heatmaps, for a MoE model whose `babeltag gates` went to RUN_DIR/gates
       report.json                what was written, and why anything was left out
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from babeltag.errors import BabeltagError, ConfigError
-from babeltag.evaluation.plots import new_figure, results_csv, save_png
+from babeltag.evaluation.plots import expert_gate_heatmap, new_figure, results_csv, save_png
 from babeltag.evaluation.tables import render_markdown
 
 SCORE_KEYS = ("accuracy", "precision", "recall", "f1")
@@ -139,6 +140,13 @@ def report_run(
             skipped["char_tsne"] = str(error)
     else:
         skipped["char_tsne"] = "no saved model"
+    gates = run_dir / "gates" / "gates.json"  # `babeltag gates MODEL ... --out RUN_DIR/gates`
+    if gates.is_file():
+        for gate, rows in json.loads(gates.read_text(encoding="utf-8")).items():
+            heatmap = expert_gate_heatmap(
+                rows, out / f"gates_{gate}.png", title=f"average {gate} gate weight"
+            )
+            files[f"gates_{gate}"] = str(heatmap)
     report = {"run": str(run_dir), "files": files, "skipped": skipped}
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report

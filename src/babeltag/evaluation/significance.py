@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scipy import stats
 
 from babeltag.evaluation.metrics import EvaluationError
+from babeltag.evaluation.predictions import read_predictions
 
 EXACT_BELOW = 25
 """Use the exact binomial test when there are fewer disagreements than this."""
@@ -92,3 +94,29 @@ def _mismatch(what: str, per_side: Mapping[str, object]) -> EvaluationError:
 
 def _is_nested(items: Sequence[Any]) -> bool:
     return len(items) > 0 and isinstance(items[0], list | tuple)
+
+
+def mcnemar_of_files(path_a: Path, path_b: Path) -> dict[str, Any]:
+    """McNemar's test of two runs' saved predictions (evaluation/predictions.py) on the same gold
+    data: tokens (tagging) or documents (classification) paired."""
+    (gold, from_a), (gold_b, from_b) = read_predictions(path_a), read_predictions(path_b)
+    if gold != gold_b:
+        raise EvaluationError(f"{path_a} and {path_b} are predictions on different gold data")
+    result = mcnemar(gold, from_a, from_b)
+    return {"p_value": result.p_value, "b": result.b, "c": result.c, "items": result.items}
+
+
+def significance_mark(tests: Sequence[Mapping[str, Any]]) -> str:
+    """``**`` when every test (one per seed) gives p < 0.01, ``*`` when every one gives p < 0.05,
+    else nothing: a difference is marked only if it holds up in each seed's paired comparison."""
+    if not tests:
+        return ""
+    worst = max(test["p_value"] for test in tests)
+    return "**" if worst < 0.01 else "*" if worst < 0.05 else ""
+
+
+MCNEMAR_LEGEND = (
+    "Differences marked * (**) are significant at p < 0.05 (0.01) by McNemar's test for every seed: "
+    "the two variants' runs with the same seed, paired on each test token (tagging) or document "
+    "(classification)."
+)

@@ -31,6 +31,7 @@ from typing import Any, TextIO
 from babeltag.config import MultiTaskConfig, parse_multitask_config
 from babeltag.data.synthetic import make_language_family, write_corpus
 from babeltag.evaluation.plots import learning_curve, results_csv
+from babeltag.evaluation.significance import MCNEMAR_LEGEND, mcnemar_of_files, significance_mark
 from babeltag.evaluation.tables import markdown_table, summarise
 from babeltag.training.multitask_run import train_multitask
 
@@ -247,6 +248,7 @@ def summarise_runs(runs: list[dict[str, Any]], settings: DemoSettings) -> dict[s
             means[(variant, labelled)] = test["mean"]
             cells.append({"variant": variant, "labelled": labelled, "test": test, "dev": dev})
     gains: dict[str, dict[str, float]] = {}
+    tests: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for variant in VARIANTS:
         if variant == "target_only":
             continue
@@ -255,6 +257,7 @@ def summarise_runs(runs: list[dict[str, Any]], settings: DemoSettings) -> dict[s
             for n in settings.labelled
             if (variant, n) in means and ("target_only", n) in means
         }
+        tests[variant] = {str(n): paired_tests(runs, variant, n) for n in settings.labelled}
     return {
         "target": {"dataset": TARGET, "task": "upos", "metric": "accuracy", "split": "test"},
         "variants": {variant: label for variant, (label, _) in VARIANTS.items()},
@@ -262,7 +265,25 @@ def summarise_runs(runs: list[dict[str, Any]], settings: DemoSettings) -> dict[s
         "repeats": settings.repeats,
         "cells": cells,
         "gains": gains,
+        "mcnemar": tests,
+        "marks": {v: {n: significance_mark(t) for n, t in per_n.items()} for v, per_n in tests.items()},
     }
+
+
+def paired_tests(runs: list[dict[str, Any]], variant: str, labelled: int) -> list[dict[str, Any]]:
+    """McNemar's test of the variant against target only, run by run (same seed, same labelled
+    sample), on the target's test tokens."""
+    by_seed = {
+        (run["variant"], run["seed"]): Path(run["run_dir"]) / "predictions" / TARGET / "test.jsonl"
+        for run in runs
+        if run["labelled"] == labelled
+    }
+    tests = []
+    for (name, seed), path in by_seed.items():
+        baseline = by_seed.get(("target_only", seed))
+        if name == variant and baseline is not None and path.is_file() and baseline.is_file():
+            tests.append({"seed": seed, **mcnemar_of_files(path, baseline)})
+    return tests
 
 
 def results_table(results: dict[str, Any]) -> str:
@@ -272,6 +293,10 @@ def results_table(results: dict[str, Any]) -> str:
     deltas = {
         f"gain {labels[variant].removeprefix('+ ')}": gains for variant, gains in results["gains"].items()
     }
+    marks = {
+        f"gain {labels[variant].removeprefix('+ ')}": per_n
+        for variant, per_n in results.get("marks", {}).items()
+    }
     return markdown_table(
         [str(n) for n in results["labelled"]],
         list(labels.values()),
@@ -279,6 +304,7 @@ def results_table(results: dict[str, Any]) -> str:
         deltas,
         corner="N target sentences",
         expected_n=results["repeats"],
+        marks=marks,
     )
 
 
@@ -300,6 +326,8 @@ def results_markdown(results: dict[str, Any]) -> str:
             "transfer).",
             "",
             results_table(results),
+            MCNEMAR_LEGEND,
+            "",
             f"![learning curve]({Path(results['plots']['learning_curve']).name})",
             "",
             "All languages are artificial (babeltag.data.synthetic, seed "

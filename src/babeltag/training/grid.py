@@ -48,8 +48,7 @@ from babeltag.config import (
     read_raw_config,
 )
 from babeltag.errors import BabeltagError, ConfigError
-from babeltag.evaluation.predictions import read_predictions
-from babeltag.evaluation.significance import mcnemar
+from babeltag.evaluation.significance import MCNEMAR_LEGEND, mcnemar_of_files, significance_mark
 from babeltag.evaluation.tables import format_delta, markdown_table, render_markdown, summarise
 
 DROP_DATASETS = "drop_datasets"
@@ -525,36 +524,13 @@ def mcnemar_by_seed(
     split: str,
 ) -> list[dict[str, Any]]:
     """McNemar's test of cell a's run against cell b's run with the same seed, for every seed both
-    finished with saved predictions: tokens (tagging) or documents (classification) paired."""
+    finished with saved predictions."""
     tests = []
     for seed in seeds:
         paths = [predictions_file(run_dirs[(cell, seed)], dataset, split) for cell in (cell_a, cell_b)]
-        if not all(path.is_file() for path in paths):
-            continue
-        (gold, from_a), (gold_b, from_b) = (read_predictions(path) for path in paths)
-        if gold != gold_b:
-            raise ConfigError(f"{paths[0]} and {paths[1]} are predictions on different gold data")
-        result = mcnemar(gold, from_a, from_b)
-        tests.append(
-            {"seed": seed, "p_value": result.p_value, "b": result.b, "c": result.c, "items": result.items}
-        )
+        if all(path.is_file() for path in paths):
+            tests.append({"seed": seed, **mcnemar_of_files(*paths)})
     return tests
-
-
-def significance_mark(tests: Sequence[dict[str, Any]]) -> str:
-    """``**`` when every seed's test gives p < 0.01, ``*`` when every one gives p < 0.05, else
-    nothing: a difference is marked only if it holds up in each seed's paired comparison."""
-    if not tests:
-        return ""
-    worst = max(test["p_value"] for test in tests)
-    return "**" if worst < 0.01 else "*" if worst < 0.05 else ""
-
-
-MCNEMAR_LEGEND = (
-    "Differences marked * (**) are significant at p < 0.05 (0.01) by McNemar's test for every seed: "
-    "the two variants' runs with the same seed, paired on each test token (tagging) or document "
-    "(classification)."
-)
 
 
 def results_markdown(results: dict[str, Any]) -> str:

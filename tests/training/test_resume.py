@@ -126,6 +126,7 @@ def assert_same_run(a: Path, b: Path, summary_a: dict[str, Any], summary_b: dict
 
 @pytest.mark.parametrize("make_config", [single_config, multi_config], ids=["one dataset", "multi-dataset"])
 def test_ctrl_c_mid_epoch_then_resume_is_exact(
+    request: pytest.FixtureRequest,
     make_config: Callable[[], dict[str, Any]],
     synthetic_data_dir: Path,
     tmp_path: Path,
@@ -133,6 +134,9 @@ def test_ctrl_c_mid_epoch_then_resume_is_exact(
 ) -> None:
     config = make_config()
     whole = run(config, tmp_path / "whole", synthetic_data_dir)
+    # as in a terminal (a background job, e.g. under nohup, starts with Ctrl-C ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
 
     # Ctrl-C in the middle of epoch 2: the update under way finishes, a checkpoint is written
     fail_at_update(monkeypatch, 11, lambda: signal.raise_signal(signal.SIGINT))
@@ -176,9 +180,13 @@ def test_epochs_may_grow_on_resume(
     """A 2-epoch run stopped in its second epoch and resumed with epochs: 3 is the 3-epoch run."""
     config = single_config()
     whole = run(config, tmp_path / "whole", synthetic_data_dir)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     fail_at_update(monkeypatch, 12, lambda: signal.raise_signal(signal.SIGINT))
-    with pytest.raises(Interrupted):
-        run({**config, "training": {**TRAINING, "epochs": 2}}, tmp_path / "grown", synthetic_data_dir)
+    try:
+        with pytest.raises(Interrupted):
+            run({**config, "training": {**TRAINING, "epochs": 2}}, tmp_path / "grown", synthetic_data_dir)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.undo()
     resumed = run(config, tmp_path / "grown", synthetic_data_dir)
     assert_same_run(tmp_path / "whole", tmp_path / "grown", whole, resumed)

@@ -427,6 +427,10 @@ class _stop_on_interrupt:
     def __enter__(self) -> None:
         if self.trainer.checkpoint_path is None or threading.current_thread() is not threading.main_thread():
             return
+        if (
+            signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        ):  # started to ignore Ctrl-C (nohup, &): keep it so
+            return
 
         def stop(signum: int, frame: FrameType | None) -> None:
             self.trainer.stop_requested = True

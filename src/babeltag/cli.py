@@ -135,8 +135,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from babeltag.evaluation.run_report import report_run
+    from babeltag.training.demo import is_demo_dir, report_demo
     from babeltag.training.grid import report_grid
 
+    if args.grid is None and is_demo_dir(args.out_dir):
+        results = report_demo(args.out_dir)
+        print(json.dumps({key: results[key] for key in ("gains", "marks", "files", "plots")}))
+        return 0
     if args.grid is None and not (Path(args.out_dir) / "grid.yaml").is_file():  # one run, not a grid
         print(json.dumps(report_run(args.out_dir, args.tsne_datasets, args.tsne_words)))
         return 0

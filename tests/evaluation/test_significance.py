@@ -95,8 +95,11 @@ def test_saved_predictions_are_tested_pairwise_and_must_share_their_gold(tmp_pat
     result = mcnemar_of_files(a, b)
     assert (result["b"], result["c"], result["items"]) == (10, 0, 30)
     assert result["p_value"] == pytest.approx(2 * 0.5**10)  # exact binomial, two-sided
-    assert significance_mark([result]) == "**" and significance_mark([result, {"p_value": 0.03}]) == "*"
-    assert significance_mark([]) == "" and significance_mark([{"p_value": 0.2}]) == ""
+    assert significance_mark([result]) == "**"
+    assert significance_mark([result, {"p_value": 0.03, "b": 30, "c": 12}]) == "*"
+    assert significance_mark([]) == "" and significance_mark([{"p_value": 0.2, "b": 9, "c": 5}]) == ""
+    # significant both times, but A wins one seed and B the other: no mark
+    assert significance_mark([result, {"p_value": 1e-6, "b": 2, "c": 40}]) == ""
     other = [Example(["a", "b", "c"], "xx", "upos", labels=["X", "Y", "Y"])] * 10
     c = write_predictions(tmp_path / "c.jsonl", other, [["X", "Y", "Z"]] * 10)
     with pytest.raises(EvaluationError, match="different gold data"):

@@ -117,3 +117,13 @@ def test_each_variant_trains_the_target_with_at_most_one_source(variant: str) ->
     )
     assert config.sampling.epoch_unit == "updates" and config.sampling.epoch_size == FULL.updates_per_epoch
     assert config.training.threads == 1 and config.training.seed == 3
+
+
+def test_report_rebuilds_the_demo_tables_without_training(demo: Demo) -> None:
+    from babeltag.cli import main
+
+    before = (demo.out / "results.md").read_text(encoding="utf-8")
+    (demo.out / "results.md").unlink()
+    assert main(["report", str(demo.out)]) == 0
+    assert (demo.out / "results.md").read_text(encoding="utf-8") == before
+    assert json.loads((demo.out / "results.json").read_text())["marks"] == demo.results["marks"]

@@ -108,15 +108,19 @@ def mcnemar_of_files(path_a: Path, path_b: Path) -> dict[str, Any]:
 
 def significance_mark(tests: Sequence[Mapping[str, Any]]) -> str:
     """``**`` when every test (one per seed) gives p < 0.01, ``*`` when every one gives p < 0.05,
-    else nothing: a difference is marked only if it holds up in each seed's paired comparison."""
+    else nothing: a difference is marked only if it holds up in each seed's paired comparison, in
+    the same direction (A better in one seed and B in another is no finding)."""
     if not tests:
+        return ""
+    directions = {(test["b"] > test["c"]) - (test["b"] < test["c"]) for test in tests}
+    if len(directions) > 1 or directions == {0}:
         return ""
     worst = max(test["p_value"] for test in tests)
     return "**" if worst < 0.01 else "*" if worst < 0.05 else ""
 
 
 MCNEMAR_LEGEND = (
-    "Differences marked * (**) are significant at p < 0.05 (0.01) by McNemar's test for every seed: "
-    "the two variants' runs with the same seed, paired on each test token (tagging) or document "
-    "(classification)."
+    "Differences marked * (**) are significant at p < 0.05 (0.01) by McNemar's test for every seed, "
+    "in the same direction: the two variants' runs with the same seed, paired on each test token "
+    "(tagging) or document (classification)."
 )

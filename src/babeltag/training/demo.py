@@ -202,28 +202,18 @@ def run_demo(
                 )
         print("\n" + results_table(summarise_runs(runs, settings)), file=stream, flush=True)
 
-    results = summarise_runs(runs, settings)
-    results.update(
-        {
-            "synthetic": True,
-            "note": "SYNTHETIC languages from babeltag.data.synthetic; the numbers say nothing about real ones",
-            "seed": seed,
-            "quick": quick,
-            "settings": asdict(settings),
-            "languages": codes,
-            "data_dir": str(data_dir),
-            "runs": runs,
-        }
-    )
-    results["plots"] = {"learning_curve": str(plot_learning_curve(results, out / "learning_curve.png"))}
-    results["files"] = {
-        "results_json": str(out / "results.json"),
-        "results_md": str(out / "results.md"),
-        "results_csv": str(results_csv(runs, out / "results.csv")),
+    facts = {
+        "synthetic": True,
+        "note": "SYNTHETIC languages from babeltag.data.synthetic; the numbers say nothing about real ones",
+        "seed": seed,
+        "quick": quick,
+        "settings": asdict(settings),
+        "languages": codes,
+        "data_dir": str(data_dir),
+        "runs": runs,
+        "seconds": round(time.perf_counter() - started, 1),
     }
-    results["seconds"] = round(time.perf_counter() - started, 1)
-    (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results = write_demo_results(out, runs, settings, facts)
     print(
         "\n" + results_table(results) + f"\ndemo: done in {results['seconds']:.0f} s; {out / 'results.md'}, "
         f"{results['plots']['learning_curve']}",
@@ -231,6 +221,46 @@ def run_demo(
         flush=True,
     )
     return results
+
+
+def write_demo_results(
+    out: Path, runs: list[dict[str, Any]], settings: DemoSettings, facts: dict[str, Any]
+) -> dict[str, Any]:
+    """results.json, results.md, results.csv and the learning curve, from the runs."""
+    results = summarise_runs(runs, settings)
+    results.update(facts)
+    results["plots"] = {"learning_curve": str(plot_learning_curve(results, out / "learning_curve.png"))}
+    results["files"] = {
+        "results_json": str(out / "results.json"),
+        "results_md": str(out / "results.md"),
+        "results_csv": str(results_csv(runs, out / "results.csv")),
+    }
+    (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+def report_demo(out_dir: str | Path) -> dict[str, Any]:
+    """Rebuild a finished demo's tables, significance marks and plot from its runs' saved scores
+    and predictions (``babeltag report DEMO_DIR``), training nothing."""
+    out = Path(out_dir)
+    previous = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    settings = DemoSettings(**{**previous["settings"], "labelled": tuple(previous["settings"]["labelled"])})
+    keep = ("synthetic", "note", "seed", "quick", "settings", "languages", "data_dir", "runs", "seconds")
+    return write_demo_results(
+        out, previous["runs"], settings, {k: previous[k] for k in keep if k in previous}
+    )
+
+
+def is_demo_dir(path: str | Path) -> bool:
+    results = Path(path) / "results.json"
+    if not results.is_file():
+        return False
+    try:
+        content = json.loads(results.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return isinstance(content, dict) and content.get("synthetic") is True and "runs" in content
 
 
 def summarise_runs(runs: list[dict[str, Any]], settings: DemoSettings) -> dict[str, Any]:

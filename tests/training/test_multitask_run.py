@@ -867,3 +867,42 @@ def test_model_selection_on_sources_needs_a_source_dev_set(data_dir: Path, tmp_p
         del config["datasets"][name]["dev"]
     with pytest.raises(ConfigError, match="no auxiliary dataset has a dev set"):
         train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+
+
+def test_chen2019_classifies_with_experts_gated_per_sentence(data_dir: Path, tmp_path: Path) -> None:
+    """MAN-MoE for zero-resource sentiment (the paper's Amazon reviews setting): attention pooling
+    of [F_s; F_p], then the expert predictor, its gate one row per sentence and trained to pick the
+    sentence's source language; the model reloads and its gates can be read."""
+    from babeltag.encoders.moe_features import ExpertPredictor
+    from babeltag.evaluation.gates import gates_command
+
+    config = chen2019_config()
+    config["datasets"] = {
+        "sent_rel": {**sentiment("syn_rel"), "role": "target", "labelled_sentences": 0},
+        "sent_src": sentiment("syn_src"),
+        "sent_unr": sentiment("syn_unr"),
+    }
+    config["model"] = {**TINY_MODEL, "head": {"type": "softmax", "pooling": "attention"}}
+    parsed = parse_multitask_config(config)
+    summary = train_multitask(parsed, tmp_path / "run", data_dir, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "run/train_log.jsonl").read_text().splitlines()]
+    epoch = next(r for r in log if r.get("epoch") == 1)
+    assert {"gate", "adversarial"} <= set(epoch["loss"]) and "sent_rel" not in epoch["loss"]
+    assert "accuracy" in summary["datasets"]["sent_rel"]["test"]
+
+    loaded = load_any_model(tmp_path / "run/model")
+    assert isinstance(loaded, LoadedMultiTaskModel)
+    head = loaded.model.views["sent_rel"].head
+    assert isinstance(head, ClassifierHead) and isinstance(head.projection, ExpertPredictor)
+    assert head is loaded.model.views["sent_src"].head  # one classifier C for every language
+    test = read_split(parsed.datasets["sent_rel"].single(), "test", data_dir)
+    view = load_model(tmp_path / "run/model", dataset="sent_rel")
+    predicted = predict_labels(
+        view.model, test, view.vocabularies, normaliser_of(view.config), "none", "none", 64
+    )
+    accuracy = 100 * np.mean([p == [e.label] for p, e in zip(predicted, test, strict=True)])
+    assert accuracy == pytest.approx(summary["datasets"]["sent_rel"]["test"]["accuracy"])
+    texts = [f"{language}={data_dir}/cls/{language}/test.csv" for language in ("syn_src", "syn_unr")]
+    result = gates_command(tmp_path / "run/model", dict(t.split("=") for t in texts), tmp_path / "gates")
+    assert set(result["gates"]["predictor"]) == {"syn_src", "syn_unr"}
+    assert all(abs(sum(row.values()) - 1) < 1e-5 for row in result["gates"]["predictor"].values())

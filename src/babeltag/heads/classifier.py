@@ -37,10 +37,22 @@ class Pooling(nn.Module):
 
 
 class ClassifierHead(nn.Module):
-    """Pool, then a small MLP (optional hidden layer) and a softmax over classes."""
+    """Pool, then a small MLP (optional hidden layer) and a softmax over classes.
+
+    ``projection`` (any module mapping the pooled vector, or the hidden layer's output, to class
+    scores) replaces the last linear layer: e.g. MAN-MoE's mixture of source-language experts,
+    gated per sentence. It is then also the head's ``projection``, where the gate loss and the gate
+    analyses look for experts, as on a tagger's head.
+    """
 
     def __init__(
-        self, input_dim: int, num_labels: int, pooling: str = "max", hidden_dim: int = 0, dropout: float = 0.0
+        self,
+        input_dim: int,
+        num_labels: int,
+        pooling: str = "max",
+        hidden_dim: int = 0,
+        dropout: float = 0.0,
+        projection: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.input_dim = input_dim
@@ -49,7 +61,11 @@ class ClassifierHead(nn.Module):
         layers: list[nn.Module] = []
         if hidden_dim:
             layers += [nn.Linear(input_dim, hidden_dim), nn.ReLU(), nn.Dropout(dropout)]
-        layers.append(nn.Linear(hidden_dim or input_dim, num_labels))
+        if projection is not None:
+            self.projection = projection
+        layers.append(
+            projection if projection is not None else nn.Linear(hidden_dim or input_dim, num_labels)
+        )
         self.classifier = nn.Sequential(*layers)
 
     def scores(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,7 @@ Learning What to Share. ACL. (MAN-MoE)
                                               └─ private BiLSTM ─ expert MLP per source language ─┴─ concat
                                                                   mixed per token by a gate          │
     [F_s; F_p] ─ expert linear layer per source language, mixed per token by a gate (predictor C) ─ softmax/CRF
+    (classification: [F_s; F_p] ─ attention pooling ─ C, its gate mixing the experts per sentence)
 
 Every module is shared by all languages: what is language-specific is only which experts a token's
 gate picks. A source language's gates are trained to pick its own expert (the gate loss, weight
@@ -29,8 +30,11 @@ from torch import nn
 
 from babeltag.config import MultiTaskConfig
 from babeltag.data.shared_vocab import SharedVocabularies
+from babeltag.encoders.char import CharacterFeatures
+from babeltag.encoders.embeddings import WordEmbedding
 from babeltag.encoders.moe_features import SharedAndExpertFeatures
 from babeltag.errors import ConfigError
+from babeltag.heads.classifier import ClassifierHead
 from babeltag.heads.crf import CRFHead
 from babeltag.heads.softmax import SoftmaxHead
 from babeltag.models.build import build_word_encoder, training_scheme
@@ -57,11 +61,6 @@ def check(config: MultiTaskConfig) -> None:
         raise ConfigError(
             "recipe chen2019 is a char CNN, BiLSTMs and a softmax or CRF: set model.char_encoder.type: cnn, "
             "model.word_encoder.type: lstm and model.head.type: softmax or crf"
-        )
-    if any(entry.kind == "classification" for entry in config.datasets.values()):
-        raise ConfigError(
-            "recipe chen2019 builds taggers; for classification use recipe: generic with "
-            "sharing.experts: source_languages and model.head.pooling: attention"
         )
     if config.objectives.bilm is not None:
         raise ConfigError("recipe chen2019 has no language model: remove objectives.bilm")
@@ -107,11 +106,27 @@ def build(
         labels = vocabularies.of(name).labels
         D, K = encoder.output_dim, len(labels)
         key = f"output/{dataset.task}"
-        # C: one predictor per task for all languages, itself a mixture of source-language experts
+        # C: one predictor per task for all languages, itself a mixture of source-language experts;
+        # for a classifier it reads the pooled sentence vector (their dot-product attention), so
+        # its gate picks experts per sentence
+        head: Head
+        if dataset.kind == "classification":
+            C_in = m.head.hidden or D
+            if key not in parts.modules:
+                parts.modules[key] = expert_predictor_for(sources, C_in, K) if sources else nn.Linear(C_in, K)
+            pooling_key = f"pooling/{dataset.task}"
+            if pooling_key not in parts.modules:
+                parts.modules[pooling_key] = ClassifierHead(
+                    D, K, m.head.pooling, m.head.hidden, m.dropout, projection=parts.modules[key]
+                )
+            head = parts.modules[pooling_key]  # type: ignore[assignment]
+            views[name] = _view(
+                dataset.task, dataset.language, word_embeddings, char_cnn, encoder, head, config
+            )
+            continue
         if key not in parts.modules:
             parts.modules[key] = expert_predictor_for(sources, D, K) if sources else nn.Linear(D, K)
         emissions = parts.modules[key]
-        head: Head
         if m.head.type == "crf":
             crf_key = f"crf/{dataset.task}"
             if crf_key not in parts.modules:
@@ -120,17 +135,31 @@ def build(
             head = CRFHead(D, K, projection=emissions, crf=parts.modules[crf_key])  # type: ignore[arg-type]
         else:
             head = SoftmaxHead(D, K, projection=emissions)
-        views[name] = TaskModel(
-            dataset.task,
-            dataset.language,
-            word_embeddings[dataset.language],
-            char_cnn,
-            encoder,
-            head,
-            dropout=m.dropout,
-            dropout_kind=m.dropout_kind,
-            input_dropout=m.input_dropout,
-        )
+        views[name] = _view(dataset.task, dataset.language, word_embeddings, char_cnn, encoder, head, config)
 
     adversary, language_models = build_objectives(config, vocabularies, parts, views)
     return with_objectives(config, parts, views, adversary, language_models)
+
+
+def _view(
+    task: str,
+    language: str,
+    word_embeddings: dict[str, WordEmbedding],
+    char_cnn: CharacterFeatures,
+    encoder: WordEncoder,
+    head: Head,
+    config: MultiTaskConfig,
+) -> TaskModel:
+    """One dataset's path through the shared parts."""
+    m = config.model
+    return TaskModel(
+        task,
+        language,
+        word_embeddings[language],
+        char_cnn,
+        encoder,
+        head,
+        dropout=m.dropout,
+        dropout_kind=m.dropout_kind,
+        input_dropout=m.input_dropout,
+    )

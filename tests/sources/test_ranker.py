@@ -15,6 +15,7 @@ from babeltag.evaluation.metrics import EvaluationError
 from babeltag.evaluation.ranking import ndcg_at_k, relevance_from_scores, spearman
 from babeltag.sources import ranker as ranker_module
 from babeltag.sources.ranker import (
+    SOURCE_PRIOR,
     PairwiseRanker,
     RankerError,
     Scores,
@@ -31,6 +32,7 @@ from babeltag.sources.ranker import (
     leave_one_target_out_scores,
     single_signal_ranking,
     targets_of,
+    with_source_prior,
     without_target,
 )
 
@@ -309,3 +311,40 @@ def test_evaluation_errors() -> None:
         evaluate_random({"a": {"t": 1.0}, "b": {"t": 0.5}}, draws=0)
     with pytest.raises(EvaluationError, match="not its candidates"):
         evaluate_predictions("mine", {"t": {"a": 1.0, "x": 0.0}}, {"a": {"t": 1.0}, "b": {"t": 0.5}})
+
+
+# --- the source prior ------------------------------------------------------------------------------------
+
+
+def test_source_prior_is_the_mean_normalised_rank_on_the_other_targets() -> None:
+    scores = {
+        "a": {"t1": 10.0, "t2": 5.0, "t3": 1.0},
+        "b": {"t1": 20.0, "t2": 5.0, "t3": 3.0},
+        "c": {"t1": 30.0, "t2": 1.0},  # no result for t3
+    }
+    signals: dict[tuple[str, str], dict[str, float | None]] = {
+        (s, t): {"x": 1.0} for s in ("a", "b", "c", "d") for t in ("t1", "t2", "t3")
+    }
+    table = with_source_prior(signals, scores)
+    # normalised ranks (1 = best): t1 a 0, b 0.5, c 1; t2 a 0.75, b 0.75 (tied), c 0; t3 a 0, b 1
+    assert table[("a", "t1")][SOURCE_PRIOR] == pytest.approx((0.75 + 0.0) / 2)  # t2, t3: not t1
+    assert table[("b", "t3")][SOURCE_PRIOR] == pytest.approx((0.5 + 0.75) / 2)
+    assert table[("c", "t2")][SOURCE_PRIOR] == pytest.approx(1.0)  # only t1 is another target
+    assert table[("d", "t1")][SOURCE_PRIOR] is None  # never measured: missing, not 0
+    assert table[("a", "t1")]["x"] == 1.0 and SOURCE_PRIOR not in signals[("a", "t1")]
+
+
+def test_a_source_good_everywhere_is_learned_from_the_prior_without_leaking_the_held_out_target() -> None:
+    """Scores = source quality (invisible to the pair signals) + signal_a: the prior carries the
+    quality; the held-out target's own scores still cannot move its ranking."""
+    signals, scores = transfer_matrix(seed=3, targets=8, sources=6)
+    quality = {f"s{i}": 3.0 * i for i in range(6)}
+    scores = {s: {t: v + quality[s] for t, v in row.items()} for s, row in scores.items()}
+    with_prior = evaluate_leave_one_target_out(signals, scores, [*NAMES, SOURCE_PRIOR])
+    without = evaluate_leave_one_target_out(signals, scores, NAMES)
+    assert with_prior.spearman > without.spearman + 0.2
+    reference = leave_one_target_out_scores(signals, scores, [*NAMES, SOURCE_PRIOR])
+    changed = {source: dict(row) for source, row in scores.items()}
+    for source in changed:
+        changed[source]["t2"] = -float(changed[source]["t2"])  # the worst sources become the best
+    assert leave_one_target_out_scores(signals, changed, [*NAMES, SOURCE_PRIOR])["t2"] == reference["t2"]

@@ -20,6 +20,7 @@ from babeltag.errors import BabeltagError, ConfigError, DataError
 from babeltag.evaluation.tables import render_markdown
 from babeltag.sources.overlap import CorpusProfile, profile_corpus
 from babeltag.sources.ranker import (
+    SOURCE_PRIOR,
     PairwiseRanker,
     RankingEvaluation,
     Scores,
@@ -29,6 +30,7 @@ from babeltag.sources.ranker import (
     evaluate_random,
     evaluate_single_signal,
     order_from_scores,
+    with_source_prior,
     without_target,
 )
 from babeltag.sources.signals import (
@@ -112,8 +114,12 @@ def evaluate_rankers(scores: Scores, table: Signals) -> list[RankingEvaluation]:
     names = available_signals(table)
     typology = [n for n in names if not SIGNALS[n].needs_data]
     data = [n for n in names if SIGNALS[n].needs_data]
-    evaluations = [evaluate_leave_one_target_out(table, scores, names)]
+    evaluations = [evaluate_leave_one_target_out(table, scores, [*names, SOURCE_PRIOR])]
+    evaluations[-1].method = "ranker: all signals + source prior"
+    evaluations.append(evaluate_leave_one_target_out(table, scores, names))
     evaluations[-1].method = "ranker: all signals"
+    evaluations.append(evaluate_leave_one_target_out(table, scores, [SOURCE_PRIOR]))
+    evaluations[-1].method = "source prior alone"
     for label, subset in (("ranker: typology only", typology), ("ranker: data only", data)):
         if subset:
             evaluations.append(evaluate_leave_one_target_out(table, scores, subset))
@@ -204,7 +210,9 @@ def rank_command(
     names = [n for n in names if n in available_signals(truth_table)]
     scores: Scores = without_target(truth["scores"], target)  # the target's own results are never seen
     targets = [t for t in spec.languages if t != target]
-    ranker = PairwiseRanker(signal_names=names).fit(truth_table, scores, targets)
+    # how good each candidate has been for the ground truth's other targets (None for a new one)
+    truth_table, query = with_source_prior(truth_table, scores), with_source_prior(query, scores)
+    ranker = PairwiseRanker(signal_names=[*names, SOURCE_PRIOR]).fit(truth_table, scores, targets)
     predicted = ranker.score(query, target, candidates)
     order = order_from_scores(predicted)
     observed = {s: truth["scores"].get(s, {}).get(target) for s in order}
@@ -212,13 +220,14 @@ def rank_command(
         {"rank": i + 1, "source": s, "score": predicted[s], **query[(s, target)], "measured": observed[s]}
         for i, s in enumerate(order)
     ]
-    header = ["rank", "source", "score", *names, f"measured {truth['metric']}"]
+    shown = [*names, SOURCE_PRIOR]
+    header = ["rank", "source", "score", *shown, f"measured {truth['metric']}"]
     body = [
         [
             str(r["rank"]),
             r["source"],
             f"{r['score']:.2f}",
-            *(f"{r[n]:.3f}" for n in names),
+            *("–" if r[n] is None else f"{r[n]:.3f}" for n in shown),
             _fmt(r["measured"]),
         ]
         for r in rows
@@ -230,9 +239,9 @@ def rank_command(
         "task": task,
         "ranking": order,
         "rows": rows,
-        "signals_used": names,
+        "signals_used": shown,
         "signals_missing": missing,
-        "weights": dict(zip(names, [float(w) for w in ranker.weights], strict=True))
+        "weights": dict(zip(ranker.signal_names, [float(w) for w in ranker.weights], strict=True))
         if ranker.weights is not None
         else {},
         "fitted_on": targets,

@@ -290,6 +290,38 @@ def _summary(method: str, per_target: dict[str, dict[str, float | str]]) -> Rank
     )
 
 
+# --- a prior on each source, from the transfer results themselves -----------------------------------
+
+SOURCE_PRIOR = "source_prior"
+"""The signal name of :func:`with_source_prior`: how good a source has been for the other targets."""
+
+
+def with_source_prior(signals: Signals, scores: Scores) -> dict[tuple[str, str], dict[str, float | None]]:
+    """``signals`` plus, for every pair (s, T), how well s ranked as a source for every *other*
+    target in ``scores``: the mean of its normalised rank among each target's candidates (1 = the
+    best source for that target, 0 = the worst; ties share their average rank).
+
+    Some sources are good for most targets whatever their relatedness (a large, clean, varied
+    treebank or entity-rich corpus): no pair signal sees that, but earlier transfer results do.
+    T's own results never count towards (s, T), so a pair's prior does not contain its own answer;
+    with ``scores`` that hold no result for a held-out target, nothing about it leaks either. A
+    source without results for other targets gets None (missing: neither helps nor hurts).
+    """
+    quality: dict[str, dict[str, float]] = {}
+    for target in targets_of(scores):
+        sources = candidates_for(scores, target)
+        if len(sources) < 2:
+            continue
+        ranks = stats.rankdata([scores[source][target] for source in sources])  # 1 = worst
+        for source, rank in zip(sources, ranks, strict=True):
+            quality.setdefault(source, {})[target] = float((rank - 1) / (len(sources) - 1))
+    table: dict[tuple[str, str], dict[str, float | None]] = {}
+    for (source, target), values in signals.items():
+        others = [q for t, q in quality.get(source, {}).items() if t != target]
+        table[(source, target)] = {**values, SOURCE_PRIOR: float(np.mean(others)) if others else None}
+    return table
+
+
 def without_target(scores: Scores, target: str) -> dict[str, dict[str, float]]:
     """A copy of ``scores`` with every score for ``target`` removed (``target`` as a source stays)."""
     kept = {source: {t: value for t, value in row.items() if t != target} for source, row in scores.items()}
@@ -302,17 +334,18 @@ def leave_one_target_out_scores(
     """For each target T, the scores of T's candidates from a ranker fitted without any score for T.
 
     The ranker gets ``scores`` with T's column removed, so neither its weights nor its standardisation
-    can depend on T's true scores; T's signals are used only to score T's candidates, as for a new
-    language.
+    (nor the source prior, :data:`SOURCE_PRIOR`) can depend on T's true scores; T's signals are used
+    only to score T's candidates, as for a new language.
     """
     all_targets = targets_of(scores)
     predicted = {}
     for target in evaluated_targets(scores):
         training = [t for t in all_targets if t != target]
-        ranker = PairwiseRanker(list(signal_names), l2=l2).fit(
-            signals, without_target(scores, target), training
-        )
-        predicted[target] = ranker.score(signals, target, candidates_for(scores, target))
+        seen = without_target(scores, target)
+        # the source prior, if used, is computed from the seen results only
+        table = with_source_prior(signals, seen) if SOURCE_PRIOR in signal_names else signals
+        ranker = PairwiseRanker(list(signal_names), l2=l2).fit(table, seen, training)
+        predicted[target] = ranker.score(table, target, candidates_for(scores, target))
     return predicted
 
 

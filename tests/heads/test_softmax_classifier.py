@@ -43,3 +43,18 @@ def test_classifier_learns_a_separable_toy_problem() -> None:
         head.loss(features, labels, mask).backward()
         optimiser.step()
     assert (head.decode(features, mask) == labels).float().mean() > 0.9
+
+
+def test_a_text_without_tokens_pools_to_zero_and_keeps_the_loss_finite() -> None:
+    """An empty CSV text (sentiment-typology bg/train.csv has one) is a row with no real token."""
+    torch.manual_seed(0)
+    states = torch.randn(2, 3, 4, requires_grad=True)
+    mask = torch.tensor([[True, True, False], [False, False, False]])
+    for kind in Pooling.KINDS:
+        pooled = Pooling(4, kind)(states, mask)
+        assert torch.equal(pooled[1], torch.zeros(4)), kind
+        head = ClassifierHead(4, 2, pooling=kind)
+        loss = head.loss(states, torch.tensor([0, 1]), mask)
+        loss.backward()
+        assert torch.isfinite(loss) and states.grad is not None and torch.isfinite(states.grad).all(), kind
+        states.grad = None

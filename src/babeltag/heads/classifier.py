@@ -25,14 +25,18 @@ class Pooling(nn.Module):
         self.query = nn.Parameter(torch.randn(dim) / dim**0.5) if kind == "attention" else None
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # a text without tokens (an empty CSV field) pools to the zero vector, not to -inf or NaN,
+        # so one such line in a corpus cannot poison a batch's loss
+        empty = ~mask.any(dim=1, keepdim=True)  # [B, 1]
         if self.kind == "max":
-            return states.masked_fill(~mask.unsqueeze(2), float("-inf")).amax(dim=1)
+            pooled = states.masked_fill(~mask.unsqueeze(2), float("-inf")).amax(dim=1)
+            return pooled.masked_fill(empty, 0.0)
         if self.kind == "mean":
             summed = (states * mask.unsqueeze(2)).sum(dim=1)
             return summed / mask.sum(dim=1, keepdim=True).clamp(min=1)
         assert self.query is not None
         scores = (states @ self.query).masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=1)
+        weights = torch.softmax(scores.masked_fill(empty, 0.0), dim=1) * mask
         return (weights.unsqueeze(2) * states).sum(dim=1)
 
 

@@ -55,6 +55,16 @@ def test_the_spec_becomes_a_grid_with_one_run_per_language(tmp_path: Path) -> No
     assert values["syn_src"]["datasets.source.max_train_sentences"] is None
 
 
+def test_a_random_sample_of_the_pool_for_files_sorted_by_label(tmp_path: Path) -> None:
+    spec = spec_dict()
+    spec["languages"]["syn_src"]["labelled_sentences"] = 25
+    loaded = load_spec(write_spec(tmp_path, spec))
+    values = yaml.safe_load(write_grid(loaded, tmp_path / "out").read_text())["axes"][0]["values"]
+    assert values["syn_src"]["datasets.source.labelled_sentences"] == 25
+    assert values["syn_rel"]["datasets.source.labelled_sentences"] is None  # not the first language's
+    assert not hasattr(loaded.reader("syn_src"), "labelled_sentences")  # scoring reads the whole file
+
+
 def test_sources_pick_the_rows_and_a_language_may_have_its_own_tag_scheme(tmp_path: Path) -> None:
     spec = spec_dict()
     spec["data"]["tag_scheme"] = "iob2"

@@ -24,7 +24,13 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from babeltag.config import DatasetConfig, Section, format_validation_error, read_raw_config
+from babeltag.config import (
+    DatasetConfig,
+    MultiDatasetEntry,
+    Section,
+    format_validation_error,
+    read_raw_config,
+)
 from babeltag.data.datasets import check_tags, read_file, resolve_path
 from babeltag.data.example import Example
 from babeltag.errors import BabeltagError, ConfigError, DataError
@@ -41,6 +47,12 @@ class TransferLanguage(Section):
     train: str = Field(..., description="training pool; held_out_dev sentences of it are the source's dev")
     test: str = Field(..., description="scored on as a target (and as the source's own test)")
     max_train_sentences: int | None = Field(None, ge=1, description="keep the first N of the pool")
+    labelled_sentences: int | None = Field(
+        None,
+        ge=1,
+        description="train the source on a seeded random N of the pool (after held_out_dev): for files "
+        "sorted by label, whose first N sentences are not a sample",
+    )
     token_prefix: str | None = None
     encoding: str | None = None
     tag_scheme: str | None = Field(
@@ -84,7 +96,7 @@ class TransferSpec(Section):
         """The raw dataset entry of one language, as a training config's ``datasets:`` holds it."""
         entry = self.languages[language]
         data = {**self.data, "language": language, "train": entry.train, "test": entry.test}
-        for key in ("max_train_sentences", "token_prefix", "encoding", "tag_scheme"):
+        for key in ("max_train_sentences", "labelled_sentences", "token_prefix", "encoding", "tag_scheme"):
             value = getattr(entry, key)
             if value is not None:
                 data[key] = value
@@ -92,7 +104,8 @@ class TransferSpec(Section):
 
     def reader(self, language: str) -> DatasetConfig:
         """How the language's files are read (for scoring a model on them)."""
-        entry = {k: v for k, v in self.dataset(language).items() if k not in ("role", "max_train_sentences")}
+        training_only = ("role", "max_train_sentences", "labelled_sentences")
+        entry = {k: v for k, v in self.dataset(language).items() if k not in training_only}
         return DatasetConfig.model_validate(entry)
 
 
@@ -115,6 +128,7 @@ def write_grid(spec: TransferSpec, out: Path) -> Path:
         "train",
         "test",
         "max_train_sentences",
+        "labelled_sentences",
         "token_prefix",
         "encoding",
         "tag_scheme",
@@ -124,7 +138,7 @@ def write_grid(spec: TransferSpec, out: Path) -> Path:
         dataset = spec.dataset(language)
         # every per-language key is set for every language, so none is left over from the first one
         values[language] = {
-            f"datasets.{SOURCE_DATASET}.{key}": dataset.get(key, DatasetConfig.model_fields[key].default)
+            f"datasets.{SOURCE_DATASET}.{key}": dataset.get(key, MultiDatasetEntry.model_fields[key].default)
             for key in per_language
         }
     grid = {

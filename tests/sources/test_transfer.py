@@ -148,8 +148,19 @@ def test_the_shipped_pos_ground_truth_ranks_a_related_source_first() -> None:
     ranked = commands.rank_command("nl", "pos", ["fa", "de", "hu"])  # typology only: no --data-dir
     assert ranked["ranking"][0] == "de" and ranked["ranking"][-1] in ("fa", "hu")
     assert "nl" not in ranked["fitted_on"]
-    with pytest.raises(ConfigError, match="no ground truth for task 'cls'"):
-        commands.load_ground_truth(None, "cls")
+    with pytest.raises(ConfigError, match="no ground truth for task 'chunk'"):
+        commands.load_ground_truth(None, "chunk")
+
+
+def test_the_shipped_sentiment_ground_truth_ranks_with_the_source_prior() -> None:
+    """Sentiment transfer without cross-lingual resources follows no typology: the prior on each
+    source (its results for the other targets) is what the ranker leans on."""
+    truth = commands.load_ground_truth(None, "cls")
+    assert len(truth["scores"]) == 19 and truth["metric"] == "macro_f1"
+    ranked = commands.rank_command("de", "cls", ["mt", "vi", "sk", "es"])
+    assert "de" not in ranked["fitted_on"]
+    assert ranked["weights"]["source_prior"] == max(ranked["weights"].values())
+    assert ranked["ranking"][-1] == "mt"  # the weakest source on the other targets
 
 
 def test_the_shipped_ner_ground_truth_has_every_pair_with_entity_overlap() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -57,3 +59,23 @@ def test_cpu_inputs_stay_where_they_are() -> None:
 def test_a_device_name_is_checked_with_the_config(value: str) -> None:
     with pytest.raises(ConfigError, match="training.device"):
         parse_config({"data": {"language": "xx", "train": "t.conllu"}, "training": {"device": value}})
+
+
+@needs_no_gpu
+def test_a_run_that_cannot_get_its_device_writes_nothing(synthetic_data_dir: Path, tmp_path: Path) -> None:
+    from babeltag.training.run import train
+
+    config = parse_config(
+        {
+            "data": {"language": "syn_src", "train": "ud/syn_src/train.conllu"},
+            "model": {
+                "word_embedding": {"dim": 4},
+                "char_encoder": {"type": "none"},
+                "word_encoder": {"hidden": 4},
+            },
+            "training": {"device": "cuda", "epochs": 1},
+        }
+    )
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        train(config, tmp_path / "run", synthetic_data_dir, progress=False)
+    assert not (tmp_path / "run").exists()

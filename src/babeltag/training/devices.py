@@ -38,6 +38,14 @@ def resolve_device(name: str, local_rank: int | None = None) -> torch.device:
     return device
 
 
+def check_device(device: str, mixed_precision: str, local_rank: int | None = None) -> torch.device:
+    """The device a run will train on, with its precision checked: called before anything is
+    written, so a run that cannot start leaves no run directory behind."""
+    resolved = resolve_device(device, local_rank)
+    Precision(mixed_precision, resolved)
+    return resolved
+
+
 def to_device(inputs: Any, device: torch.device) -> Any:
     """A step's inputs on ``device``: a Batch, or (name, Batch) pairs of a multi-dataset step."""
     if device.type == "cpu":

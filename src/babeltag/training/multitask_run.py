@@ -37,6 +37,7 @@ from babeltag.models.build_multitask import (
     part_groups,
 )
 from babeltag.models.multitask import MultiTaskModel
+from babeltag.training.devices import check_device
 from babeltag.training.distributed import Distributed
 from babeltag.training.run import (
     CHECKPOINT,
@@ -309,6 +310,7 @@ def train_multitask(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
+    check_device(config.training.device, config.training.mixed_precision)
     distributed = Distributed.from_environment(config.training.device)
     prepare_process(config.training)
     check_recipe(config)

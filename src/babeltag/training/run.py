@@ -28,6 +28,7 @@ from babeltag.models.archive import save_model
 from babeltag.models.build import build_model, subword_pieces, training_scheme
 from babeltag.models.model import TaskModel
 from babeltag.models.predict import predict_labels
+from babeltag.training.devices import check_device
 from babeltag.training.distributed import Distributed
 from babeltag.training.log import RunLog
 from babeltag.training.resume import check_resumable
@@ -120,6 +121,7 @@ def train(
     data_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
+    check_device(config.training.device, config.training.mixed_precision)
     distributed = Distributed.from_environment(config.training.device)
     prepare_process(config.training)
     # every file is read (and checked) before the run directory is created

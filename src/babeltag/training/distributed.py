@@ -186,8 +186,3 @@ class ShardedSource:
         if state.get("source") is not None:
             self.source.load_state_dict(state["source"])
         self.skipped = int(state.get("skipped", 0))
-
-
-def planned_batch_size(batch_size: int, distributed: Distributed) -> int:
-    """The batches an epoch is planned in: every process's ``batch_size`` together."""
-    return batch_size * distributed.world_size

@@ -13,12 +13,24 @@ from babeltag.heads.crf import (
     FORBIDDEN,
     CRFHead,
     LinearChainCRF,
-    _ForwardBackward,
     _log_partition_log_space,
     _outer_sum,
     _path_score,
     _viterbi_textbook,
 )
+
+# --- the fast versions: every test runs with each ----------------------------------------------
+
+
+@pytest.fixture(autouse=True, params=["compiled", "batched"])
+def fast_version(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The CPU uses the compiled loops; other devices use the batched versions, tested here on the
+    CPU by making them the ones chosen."""
+    if request.param == "batched":
+        versions = (crf_module._ForwardBackward, crf_module._viterbi_batched)
+        monkeypatch.setattr(crf_module, "_fast_versions", lambda device: versions)
+    return str(request.param)
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -190,10 +202,11 @@ def test_gradcheck_of_log_partition_and_nll() -> None:
     crf = _random_crf(3, seed=14, constrained=True)
     emissions, tags, mask = _batch(3, 4, 3, seed=15)
     inputs = (emissions.requires_grad_(), *(scores.detach().requires_grad_() for scores in crf.scores()))
+    forward_backward, _ = crf_module._fast_versions(emissions.device)
 
     def fast(with_tags: bool) -> object:
         def value(*inputs: torch.Tensor) -> torch.Tensor:
-            result, trusted = _ForwardBackward.apply(
+            result, trusted = forward_backward.apply(
                 inputs[0], tags if with_tags else None, mask, *inputs[1:]
             )
             assert trusted
@@ -257,9 +270,10 @@ def test_viterbi_agrees_with_the_textbook_version_on_larger_inputs() -> None:
     assert torch.equal(scores, expected_scores)
 
 
-def test_viterbi_with_ties_returns_a_best_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_viterbi_with_ties_returns_a_best_path(monkeypatch: pytest.MonkeyPatch, fast_version: str) -> None:
     """Paths 0 1 and 1 0 tie for best. Tag 0 and tag 1 each lie on a best path at both positions,
-    so per-position argmaxes give 0 0, which is not a best path: the exact check must catch it."""
+    so the batched version's per-position argmaxes give 0 0, which is not a best path: its exact
+    check must catch it. The compiled loops follow back-pointers and need no fallback."""
     fallbacks = []
 
     def counted(*args: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -275,7 +289,7 @@ def test_viterbi_with_ties_returns_a_best_path(monkeypatch: pytest.MonkeyPatch) 
     paths, scores = crf.viterbi_with_scores(
         torch.zeros(1, 2, 2, dtype=torch.float64), torch.ones(1, 2, dtype=torch.bool)
     )
-    assert fallbacks
+    assert bool(fallbacks) == (fast_version == "batched")
     assert paths.tolist() in ([[0, 1]], [[1, 0]])
     assert scores.tolist() == [1.0]
 

@@ -8,12 +8,14 @@ and the model is ``p(y | x) = exp(score(y)) / Z`` (Lafferty et al. 2001). Traini
 ``log Z - score(gold)``; decoding finds ``argmax_y score(y)`` (Viterbi).
 
 The textbook recursions do a ``logsumexp`` (or a ``max``) over a ``[B, K, K]`` tensor per position
-and let autograd record every step. For tagging-sized problems on a CPU almost all of that time is
-per-operation overhead rather than arithmetic, so the fast versions here (``_ForwardBackward``,
-``_viterbi``) are arranged to issue as few operations as possible; each docstring says why it
-computes the same thing. The textbook versions stay, as fallbacks for inputs the fast versions
-decline and as the plain reading of the maths: ``_log_partition_log_space``, ``_path_score``,
-``_viterbi_textbook``.
+and let autograd record every step. For tagging-sized problems almost all of that time is
+per-operation overhead rather than arithmetic. On the CPU the recursions therefore run as compiled
+loops (``crf_kernels.py``, through ``_CompiledForwardBackward`` and ``_viterbi_compiled``); on
+other devices, where data should not leave the device, batched versions arranged to issue as few
+operations as possible do the same (``_ForwardBackward``, ``_viterbi_batched``); each docstring
+says why it computes the same thing. The textbook versions stay, as fallbacks for inputs the fast
+versions decline and as the plain reading of the maths: ``_log_partition_log_space``,
+``_path_score``, ``_viterbi_textbook``.
 
 Shapes: B sentences, T positions, K tags. Masks are ``[B, T]`` bool, True on real tokens and
 left-aligned (each row is Trues then Falses), and every sentence has at least one token.
@@ -22,6 +24,7 @@ Emissions must be finite everywhere, padding included.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -115,7 +118,8 @@ class LinearChainCRF(nn.Module):
         self, emissions: torch.Tensor, tags: torch.Tensor | None, mask: torch.Tensor
     ) -> torch.Tensor:
         start, transitions, end = self.scores()
-        value, trusted = _ForwardBackward.apply(emissions, tags, mask, start, transitions, end)
+        forward_backward, _ = _fast_versions(emissions.device)
+        value, trusted = forward_backward.apply(emissions, tags, mask, start, transitions, end)
         if trusted:
             return value
         log_z = _log_partition_log_space(emissions, mask, start, transitions, end)
@@ -130,7 +134,25 @@ class LinearChainCRF(nn.Module):
         self, emissions: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Best paths [B, T] (0 past each end) and their scores [B]."""
-        return _viterbi(emissions, mask, *self.scores())
+        _, viterbi = _fast_versions(emissions.device)
+        return viterbi(emissions, mask, *self.scores())
+
+
+@functools.cache
+def _kernels() -> Any:
+    """The compiled loops, imported on first use: importing numba takes a moment that models
+    without a CRF need not pay."""
+    from babeltag.heads import crf_kernels
+
+    return crf_kernels
+
+
+def _fast_versions(device: torch.device) -> tuple[Any, Any]:
+    """(forward-backward Function, Viterbi function) for tensors on ``device``: compiled loops on
+    the CPU, batched tensor operations elsewhere, where the data should stay on the device."""
+    if device.type == "cpu":
+        return _CompiledForwardBackward, _viterbi_compiled
+    return _ForwardBackward, _viterbi_batched
 
 
 # --- textbook versions -----------------------------------------------------------------------------
@@ -328,14 +350,8 @@ class _ForwardBackward(torch.autograd.Function):
 
         value, moves = log_z, None
         if tags is not None:
-            tags = tags * mask
-            moves = tags[:, :-1] * k + tags[:, 1:]  # [B, T-1]: the gold transitions as entries of table
-            on_path = e.gather(2, tags.unsqueeze(2)).squeeze(2)  # [B, T]
-            on_path[:, 1:] += table.view(-1)[moves]
-            last = tags.gather(1, lengths.unsqueeze(1) - 1).squeeze(1)
-            value = log_z - (
-                torch.where(mask, on_path, 0).sum(dim=1) + table[k, tags[:, 0]] + table[k + 1, last]
-            )
+            tags, moves, gold = _gold_path(e, tags, mask, lengths, table)
+            value = log_z - gold
 
         ctx.save_for_backward(
             tags, moves, mask, lengths, probs[:, :, :k], p, alpha, rescaled[:, :, 0], beta, joint, norm
@@ -359,26 +375,121 @@ class _ForwardBackward(torch.autograd.Function):
         incoming[_RESCALE_EVERY - 2 : length - 2 : _RESCALE_EVERY] /= rescaled
         grad_transitions = p * _outer_sum(alpha[:-1].reshape(-1, k), incoming.reshape(-1, k))
 
-        if tags is not None:  # minus the observed counts
-            g_tokens = g.unsqueeze(1) * mask  # [B, T]
-            grad_emissions.scatter_add_(2, tags.t().unsqueeze(2), -g_tokens.t().unsqueeze(2))
-            grad_transitions.view(-1).index_add_(0, moves.reshape(-1), -g_tokens[:, 1:].reshape(-1))
-
-        grad_start = grad_emissions[0].sum(dim=0)
-        last = (lengths - 1).view(1, batch, 1).expand(1, batch, k)
-        grad_end = grad_emissions.gather(0, last).sum(dim=(0, 1))
-        emissions_dtype, start_dtype, transitions_dtype, end_dtype = ctx.dtypes
-        return (
-            grad_emissions.transpose(0, 1).to(emissions_dtype, memory_format=torch.contiguous_format),
-            None,
-            None,
-            grad_start.to(start_dtype),
-            grad_transitions.to(transitions_dtype),
-            grad_end.to(end_dtype),
+        return _gradients(
+            ctx, g, grad_emissions.transpose(0, 1), grad_transitions, tags, moves, mask, lengths
         )
 
 
-def _viterbi(
+def _gold_path(
+    e: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor, table: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(tags with 0 on padding, the gold moves [B, T-1] as entries of ``table``, score(tags) [B]).
+
+    ``table`` is [K + 2, K]: transitions, then start, then end, as the fast versions use it.
+    """
+    k = e.shape[2]
+    tags = tags * mask
+    moves = tags[:, :-1] * k + tags[:, 1:]
+    on_path = e.gather(2, tags.unsqueeze(2)).squeeze(2)  # [B, T]
+    on_path[:, 1:] += table.view(-1)[moves]
+    last = tags.gather(1, lengths.unsqueeze(1) - 1).squeeze(1)
+    gold = torch.where(mask, on_path, 0).sum(dim=1) + table[k, tags[:, 0]] + table[k + 1, last]
+    return tags, moves, gold
+
+
+def _gradients(
+    ctx: Any,
+    g: torch.Tensor,
+    grad_emissions: torch.Tensor,
+    grad_transitions: torch.Tensor,
+    tags: torch.Tensor | None,
+    moves: torch.Tensor | None,
+    mask: torch.Tensor,
+    lengths: torch.Tensor,
+) -> tuple[torch.Tensor | None, ...]:
+    """The gradients of ``g . (log Z - score(tags))`` for the inputs of a fast Function's forward.
+
+    ``grad_emissions`` [B, T, K] (any layout) holds g_b p(y_t = j), 0 on padding, and
+    ``grad_transitions`` [K, K] the g-weighted expected move counts; both are updated in place
+    with minus the observed counts. The start (end) gradient is then the emission gradient summed
+    at each sentence's first (last) position.
+    """
+    batch, _, k = grad_emissions.shape
+    if tags is not None and moves is not None:
+        g_tokens = g.unsqueeze(1) * mask  # [B, T]
+        grad_emissions.scatter_add_(2, tags.unsqueeze(2), -g_tokens.unsqueeze(2))
+        grad_transitions.view(-1).index_add_(0, moves.reshape(-1), -g_tokens[:, 1:].reshape(-1))
+    grad_start = grad_emissions[:, 0].sum(dim=0)
+    last = (lengths - 1).view(batch, 1, 1).expand(batch, 1, k)
+    grad_end = grad_emissions.gather(1, last).sum(dim=(0, 1))
+    emissions_dtype, start_dtype, transitions_dtype, end_dtype = ctx.dtypes
+    return (
+        grad_emissions.to(emissions_dtype, memory_format=torch.contiguous_format),
+        None,
+        None,
+        grad_start.to(start_dtype),
+        grad_transitions.to(transitions_dtype),
+        grad_end.to(end_dtype),
+    )
+
+
+class _CompiledForwardBackward(torch.autograd.Function):
+    """log Z - score(tags) [B] (log Z alone when tags is None), with its exact gradient, for
+    tensors on the CPU: ``crf_kernels.scaled_forward`` and ``scaled_backward`` over numpy views.
+
+    Same outputs as ``_ForwardBackward``, including the bool that says whether the result can be
+    trusted (False sends the caller to the log-space version).
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        emissions: torch.Tensor,
+        tags: torch.Tensor | None,
+        mask: torch.Tensor,
+        start: torch.Tensor,
+        transitions: torch.Tensor,
+        end: torch.Tensor,
+    ) -> tuple[torch.Tensor, bool]:
+        e = emissions.detach().to(torch.float64)
+        lengths = mask.sum(dim=1)
+        table = torch.cat((transitions, start.unsqueeze(0), end.unsqueeze(0))).detach().to(torch.float64)
+        k = table.shape[1]
+        log_z, alpha, probs, sums, finals, trusted = _kernels().scaled_forward(
+            e.numpy(), lengths.numpy(), table[k].numpy(), table[:k].numpy(), table[k + 1].numpy()
+        )
+        value, moves = torch.from_numpy(log_z), None
+        if tags is not None:
+            tags, moves, gold = _gold_path(e, tags, mask, lengths, table)
+            value = value - gold
+        state = (torch.from_numpy(array) for array in (alpha, probs, sums, finals))
+        ctx.save_for_backward(tags, moves, mask, lengths, table, *state)
+        ctx.dtypes = (emissions.dtype, start.dtype, transitions.dtype, end.dtype)
+        return value.to(emissions.dtype), bool(trusted)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad_value: torch.Tensor, _: Any) -> tuple[torch.Tensor | None, ...]:
+        tags, moves, mask, lengths, table, *state = ctx.saved_tensors
+        alpha, probs, sums, finals = (tensor.numpy() for tensor in state)
+        k = table.shape[1]
+        g = grad_value.to(torch.float64).contiguous()
+        grad_emissions, grad_transitions = _kernels().scaled_backward(
+            g.numpy(), lengths.numpy(), table[:k].numpy(), table[k + 1].numpy(), alpha, probs, sums, finals
+        )
+        return _gradients(
+            ctx,
+            g,
+            torch.from_numpy(grad_emissions),
+            torch.from_numpy(grad_transitions),
+            tags,
+            moves,
+            mask,
+            lengths,
+        )
+
+
+def _viterbi_batched(
     emissions: torch.Tensor,
     mask: torch.Tensor,
     start: torch.Tensor,
@@ -441,6 +552,23 @@ def _viterbi(
     last = (lengths - 1).unsqueeze(0)
     score = through.gather(2, path.unsqueeze(2)).squeeze(2).gather(0, last).squeeze(0)
     return path.t().masked_fill(padding, 0), score
+
+
+def _viterbi_compiled(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Best paths [B, T] (0 on padding) and their scores [B], by ``crf_kernels.viterbi`` (CPU)."""
+    dtype = torch.promote_types(emissions.dtype, transitions.dtype)
+    arrays = (x.detach().to(dtype).contiguous().numpy() for x in (emissions, start, transitions, end))
+    e, start_scores, transition_scores, end_scores = arrays
+    paths, scores = _kernels().viterbi(
+        e, mask.sum(dim=1).numpy(), start_scores, transition_scores, end_scores
+    )
+    return torch.from_numpy(paths), torch.from_numpy(scores)
 
 
 # --- the head --------------------------------------------------------------------------------------

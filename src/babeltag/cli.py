@@ -153,7 +153,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from babeltag.training.grid import run_grid
 
-    result = run_grid(args.grid, args.out, data_dir=args.data_dir, jobs=args.jobs, dry_run=args.dry_run)
+    result = run_grid(
+        args.grid, args.out, data_dir=args.data_dir, jobs=args.jobs, dry_run=args.dry_run, settings=args.set
+    )
     print(json.dumps(result))
     return 0
 
@@ -483,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=1, help="runs at once (each uses training.threads CPU threads)"
     )
     p.add_argument("--dry-run", action="store_true", help="write the resolved configs, run nothing")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value of every run's config, before the axes' values (repeatable)",
+    )
     p.set_defaults(run=_cmd_run)
 
     p = commands.add_parser(

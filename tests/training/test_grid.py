@@ -119,6 +119,21 @@ def test_dry_run_writes_one_resolved_config_per_cell_and_seed(tmp_path: Path) ->
     assert not (tmp_path / "out/results.json").exists()
 
 
+def test_command_line_settings_apply_to_every_run_before_the_axes(tmp_path: Path) -> None:
+    """--set KEY=VALUE reaches every run, after the grid's overrides and before the axes' values,
+    and the record of the grid keeps it, so that `babeltag report` plans the same runs."""
+    path = write_grid(tmp_path, GRID_2X2)
+    settings = ["training.threads=2", "model.word_embedding.dim=16", "training.epochs=3"]
+    run_grid(path, tmp_path / "out", dry_run=True, settings=settings)
+    config = yaml.safe_load((tmp_path / "out/runs/dim=8/lr=fast/seed1/config.input.yaml").read_text())
+    assert config["training"]["threads"] == 2  # over the grid's own override of 1
+    assert config["training"]["epochs"] == 3
+    assert config["model"]["word_embedding"]["dim"] == 8  # the axis has the last word
+    assert yaml.safe_load((tmp_path / "out/grid.yaml").read_text())["set"] == settings
+    with pytest.raises(ConfigError, match="expected key=value"):
+        plan_runs(load_grid(path), tmp_path / "other", ["training.threads"])
+
+
 def test_drop_datasets_and_dataset_overrides(tmp_path: Path) -> None:
     grid = {
         "base": "base.yaml",

@@ -237,11 +237,17 @@ def validate_training_config(raw: dict[str, Any], source: str) -> None:
     parse_any_config(raw, source)
 
 
-def plan_runs(grid: Grid, out_dir: str | Path) -> list[PlannedRun]:
-    """Every cell x seed with its resolved training config; all errors are raised here, before any run."""
+def plan_runs(grid: Grid, out_dir: str | Path, settings: Sequence[str] = ()) -> list[PlannedRun]:
+    """Every cell x seed with its resolved training config; all errors are raised here, before any run.
+
+    ``settings`` (``KEY=VALUE``, as ``--set`` gives them) apply to every run after the grid's own
+    overrides and before the axes' values, so that a value that depends on the machine (a path to
+    files made earlier) need not be written into the grid file.
+    """
     config = grid.config
     base = copy.deepcopy(grid.base)
     _override(base, config.overrides, f"{grid.path}: overrides")
+    apply_overrides(base, list(settings))
     report = config.report
     runs = []
     for choice in itertools.product(*(axis.settings() for axis in config.axes)):
@@ -320,8 +326,11 @@ def run_grid(
     data_dir: str | Path | None = None,
     jobs: int = 1,
     dry_run: bool = False,
+    settings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run every cell x seed of a grid (skipping finished runs) and write results.json and results.md.
+
+    ``settings`` are ``--set KEY=VALUE`` overrides for every run (see ``plan_runs``).
 
     ``dry_run`` writes the configs and returns ``{"dry_run": True, "runs": [...]}`` without running.
     Failed runs do not stop the others; after the table is written a BabeltagError lists them.
@@ -330,7 +339,7 @@ def run_grid(
         raise ConfigError(f"jobs: expected at least 1, got {jobs}")
     grid = load_grid(grid_path)
     out = Path(out_dir)
-    runs = plan_runs(grid, out)  # everything is checked before anything is written
+    runs = plan_runs(grid, out, settings)  # everything is checked before anything is written
     axes = [axis.name for axis in grid.config.axes]
 
     out.mkdir(parents=True, exist_ok=True)
@@ -338,6 +347,7 @@ def run_grid(
         "grid": str(grid.path),
         "base": str(grid.base_path),
         **grid.config.model_dump(mode="json", exclude={"base"}),
+        "set": list(settings),
         "base_config": grid.base,
     }
     (out / "grid.yaml").write_text(dump_yaml(resolved), encoding="utf-8")
@@ -620,13 +630,16 @@ def report_grid(out_dir: str | Path, grid_path: str | Path | None = None) -> dic
     the runs' saved metrics, running nothing (unfinished runs are listed as such). The grid file is
     the one ``grid.yaml`` in the directory names, unless ``grid_path`` is given."""
     out = Path(out_dir)
+    settings: list[str] = []
     if grid_path is None:
         resolved = out / "grid.yaml"
         if not resolved.is_file():
             raise ConfigError(f"{out}: no grid.yaml here; is it the --out directory of `babeltag run`?")
-        grid_path = str(read_raw_config(resolved, "grid record")["grid"])
+        record = read_raw_config(resolved, "grid record")
+        grid_path = str(record["grid"])
+        settings = list(record.get("set") or [])
     grid = load_grid(grid_path)
-    results = collect_results(grid, plan_runs(grid, out), out)
+    results = collect_results(grid, plan_runs(grid, out, settings), out)
     write_results(results, out)
     return results
 

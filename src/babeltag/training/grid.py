@@ -254,8 +254,8 @@ def plan_runs(grid: Grid, out_dir: str | Path, settings: Sequence[str] = ()) -> 
         cell = tuple(name for name, _, _ in choice)
         where = f"{grid.path}: " + " ".join(f"{a.name}={v}" for a, v in zip(config.axes, cell, strict=True))
         raw = copy.deepcopy(base)
-        for _, settings, _ in choice:
-            _override(raw, settings, where)
+        for _, axis_overrides, _ in choice:
+            _override(raw, axis_overrides, where)
         # dropping comes after every axis has set its keys, so a dropped dataset stays dropped
         drops = [name for _, _, names in choice for name in names]
         if drops:

@@ -134,6 +134,23 @@ def test_command_line_settings_apply_to_every_run_before_the_axes(tmp_path: Path
         plan_runs(load_grid(path), tmp_path / "other", ["training.threads"])
 
 
+def test_dropping_a_language_s_datasets_drops_its_word_vectors(tmp_path: Path) -> None:
+    base = {**MULTI, "word_vectors": {"syn_src": "src.vec", "syn_rel": "rel.vec"}}
+    grid = {
+        "base": "base.yaml",
+        "axes": [
+            {"name": "variant", "values": {"alone": {"drop_datasets": ["pos_rel", "pos_unr"]}, "all": {}}}
+        ],
+        "seeds": [1],
+        "report": {"dataset": "pos_src", "metric": "accuracy"},
+    }
+    runs = {
+        run.cell[0]: run.config for run in plan_runs(load_grid(write_grid(tmp_path, grid, base)), tmp_path)
+    }
+    assert runs["alone"]["word_vectors"] == {"syn_src": "src.vec"}
+    assert runs["all"]["word_vectors"] == {"syn_src": "src.vec", "syn_rel": "rel.vec"}
+
+
 def test_drop_datasets_and_dataset_overrides(tmp_path: Path) -> None:
     grid = {
         "base": "base.yaml",

@@ -230,6 +230,11 @@ def _drop_datasets(raw: dict[str, Any], names: list[str], where: str) -> None:
                 f"{where}: {DROP_DATASETS}: no dataset {name!r} (the config has {list(datasets)})"
             )
         del datasets[name]
+    # vectors for a language no dataset is in any more would be refused by the run: they go too
+    vectors = raw.get("word_vectors")
+    if isinstance(vectors, dict):
+        languages = {entry.get("language") for entry in datasets.values() if isinstance(entry, dict)}
+        raw["word_vectors"] = {language: path for language, path in vectors.items() if language in languages}
 
 
 def validate_training_config(raw: dict[str, Any], source: str) -> None:

@@ -99,22 +99,26 @@ class TensorDataset:
         type_chars: list[list[int]] = [[0]]
         chars = vocabularies.chars
         words = vocabularies.words
+        # a token string always gets the same (word id, type id): normalise and look it up once
+        ids_of: dict[str, tuple[int, int]] = {}
         self.word_ids: list[np.ndarray] = []
         self.type_ids: list[np.ndarray] = []
         self.label_ids: list[np.ndarray] = []
         for example in examples:
-            w_ids = np.empty(len(example.tokens), dtype=np.int64)
-            t_ids = np.empty(len(example.tokens), dtype=np.int64)
-            for i, token in enumerate(example.tokens):
-                w_ids[i] = words.id(normaliser.word(token))
-                form = normaliser.chars(token) or " "
-                type_id = type_of.get(form)
-                if type_id is None:
-                    type_id = type_of[form] = len(type_chars)
-                    type_chars.append([chars.id(c) for c in form])
-                t_ids[i] = type_id
-            self.word_ids.append(w_ids)
-            self.type_ids.append(t_ids)
+            both = []
+            for token in example.tokens:
+                found = ids_of.get(token)
+                if found is None:
+                    form = normaliser.chars(token) or " "
+                    type_id = type_of.get(form)
+                    if type_id is None:
+                        type_id = type_of[form] = len(type_chars)
+                        type_chars.append([chars.id(c) for c in form])
+                    found = ids_of[token] = (words.id(normaliser.word(token)), type_id)
+                both.append(found)
+            pairs = np.array(both, dtype=np.int64).reshape(len(both), 2)
+            self.word_ids.append(pairs[:, 0].copy())
+            self.type_ids.append(pairs[:, 1].copy())
             if label_kind == "token":
                 assert example.labels is not None, example.origin
                 self.label_ids.append(np.array([vocabularies.labels.id(t) for t in example.labels], np.int64))

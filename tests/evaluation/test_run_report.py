@@ -13,9 +13,11 @@ import pytest
 
 from babeltag.cli import main
 from babeltag.config import parse_any_config
+from babeltag.data.example import Example
 from babeltag.errors import ConfigError
 from babeltag.evaluation.char_tsne import char_representations, frequent_words
 from babeltag.evaluation.run_report import report_run, score_rows
+from babeltag.evaluation.scoring import score
 from babeltag.models.archive import load_any_model, select_dataset
 from babeltag.training.multitask_run import train_multitask
 from babeltag.training.run import train
@@ -104,20 +106,17 @@ def test_char_representations_are_the_models_own(multi_run: Path) -> None:
     np.testing.assert_allclose(char_representations(rel, words[:3]), together[:3], atol=1e-6)
 
 
-def test_per_type_scores_become_percentages() -> None:
-    metrics = {
-        "test": {
-            "f1": 50.0,
-            "per_type": {"PER": {"precision": 0.5, "recall": 0.25, "f1": 1 / 3, "gold_spans": 4}},
-        }
-    }
+def test_per_type_scores_are_percentages_like_the_overall_ones() -> None:
+    """metrics.json's per-type scores come from scoring.score, on the overall scores' 0-100 scale."""
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-PER", "O"]]
+    predicted = [["B-PER", "I-PER", "O", "O"], ["B-PER", "O"]]
+    examples = [Example(tokens=["w"] * len(g), labels=g, language="x", task="ner") for g in gold]
+    metrics = {"test": score(examples, predicted, "span_f1", "iob2")}
     rows = score_rows(metrics)
-    assert rows[0] == {"split": "test", "type": "all", "f1": 50.0}
-    assert (
-        rows[1]["precision"] == 50.0
-        and rows[1]["f1"] == pytest.approx(33.333, abs=1e-3)
-        and rows[1]["gold"] == 4
-    )
+    assert rows[0]["type"] == "all" and rows[0]["f1"] == pytest.approx(80.0)
+    by_type = {row["type"]: row for row in rows[1:]}
+    assert by_type["PER"]["f1"] == 100.0 and by_type["PER"]["gold"] == 2
+    assert by_type["LOC"]["recall"] == 0.0 and by_type["LOC"]["gold"] == 1
 
 
 def test_a_model_without_a_char_encoder_says_why_there_is_no_map(multi_run: Path, tmp_path: Path) -> None:

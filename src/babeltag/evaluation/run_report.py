@@ -47,12 +47,11 @@ def score_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
             base = {"dataset": dataset, "split": split} if dataset else {"split": split}
             rows.append({**base, "type": "all", **{k: result[k] for k in SCORE_KEYS if k in result}})
             for kind, per_type in sorted((result.get("per_type") or {}).items()):
-                # per-type scores are fractions in metrics.json; the table shows percentages like the rest
                 rows.append(
                     {
                         **base,
                         "type": kind,
-                        **{k: 100 * per_type[k] for k in ("precision", "recall", "f1") if k in per_type},
+                        **{k: per_type[k] for k in ("precision", "recall", "f1") if k in per_type},
                         "gold": per_type.get("gold_spans"),
                     }
                 )

@@ -28,7 +28,19 @@ def score(
             precision=100 * report.precision,
             recall=100 * report.recall,
             f1=100 * report.f1,
-            per_type=report.to_dict().get("per_type"),
+            per_type={name: _percentages(type_score) for name, type_score in report.per_type.items()},
         )
     result["score"] = result["f1"] if metric == "span_f1" else result["accuracy"]
     return result
+
+
+def _percentages(type_score: metrics.SpanScore) -> dict[str, Any]:
+    """One type's scores on the same 0-100 scale as the overall ones, with the counts behind them."""
+    return {
+        "precision": 100 * type_score.precision,
+        "recall": 100 * type_score.recall,
+        "f1": 100 * type_score.f1,
+        "true_positives": type_score.true_positives,
+        "gold_spans": type_score.gold_spans,
+        "predicted_spans": type_score.predicted_spans,
+    }

@@ -245,6 +245,17 @@ def test_ordinary_inputs_take_the_fast_paths(monkeypatch: pytest.MonkeyPatch) ->
     crf.viterbi(emissions, mask)
 
 
+def test_the_cpu_uses_the_compiled_loops_and_other_devices_the_batched_versions(fast_version: str) -> None:
+    if fast_version == "batched":
+        pytest.skip("the fixture chose the batched versions for every device")
+    cpu = crf_module._fast_versions(torch.device("cpu"))
+    assert cpu == (crf_module._CompiledForwardBackward, crf_module._viterbi_compiled)
+    assert crf_module._fast_versions(torch.device("meta")) == (
+        crf_module._ForwardBackward,
+        crf_module._viterbi_batched,
+    )
+
+
 # --- Viterbi ---------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,10 @@ def score(
 def _percentages(type_score: metrics.SpanScore) -> dict[str, Any]:
     """One type's scores on the same 0-100 scale as the overall ones, with the counts behind them."""
     return {
-        key: 100 * value if key in ("precision", "recall", "f1") else value
-        for key, value in type_score.to_dict().items()
+        "precision": 100 * type_score.precision,
+        "recall": 100 * type_score.recall,
+        "f1": 100 * type_score.f1,
+        "true_positives": type_score.true_positives,
+        "gold_spans": type_score.gold_spans,
+        "predicted_spans": type_score.predicted_spans,
     }

@@ -75,9 +75,21 @@ class WordEmbeddingConfig(Section):
     )
     max_pretrained_words: int | None = Field(None, ge=1)
     freeze: bool = False
+    update: Literal["dense", "sparse"] = Field(
+        "dense",
+        description="sparse: a step changes only the rows of the batch's words (sparse gradients and a "
+        "row-wise optimiser), so unseen pretrained vectors stay as they are and a large table costs "
+        "only its used rows",
+    )
     unk_dropout: float = Field(
         0.0, ge=0.0, lt=1.0, description="training: replace a word by <unk> with this probability"
     )
+
+    @model_validator(mode="after")
+    def _sparse_updates_need_updates(self) -> WordEmbeddingConfig:
+        if self.freeze and self.update == "sparse":
+            raise ValueError("a frozen word embedding has no updates; drop freeze or update: sparse")
+        return self
 
 
 class CharEncoderConfig(Section):

@@ -145,6 +145,14 @@ def single(batch_size: int, **training: Any) -> dict[str, Any]:
     return _config({"data": _ner("syn_src")}, batch_size, **training)
 
 
+def sparse_multi(batch_size: int, **training: Any) -> dict[str, Any]:
+    """Two datasets whose word tables are updated sparsely (only the batch's rows): an update
+    leaves the other dataset's table without a gradient."""
+    config = multi(batch_size, **training)
+    config["model"]["word_embedding"] = {"dim": 8, "update": "sparse"}
+    return config
+
+
 def multi(batch_size: int, **training: Any) -> dict[str, Any]:
     """Two datasets with their own word tables (parts unused by the other's updates)."""
     return _config(
@@ -215,7 +223,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def two_processes(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The 2-process runs the tests compare with (each torchrun start costs seconds)."""
     runs = {}
-    for name, make in (("single", single), ("multi", multi)):
+    for name, make in (("single", single), ("multi", multi), ("sparse", sparse_multi)):
         out = tmp_path_factory.mktemp(name) / "two"
         done = babeltag(make(4), out, data_dir, processes=2)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -223,12 +231,16 @@ def two_processes(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     return runs
 
 
-@pytest.mark.parametrize("name", ["single", "multi"], ids=["one dataset", "two datasets"])
+@pytest.mark.parametrize(
+    "name", ["single", "multi", "sparse"], ids=["one dataset", "two datasets", "sparse word updates"]
+)
 def test_two_processes_of_batch_b_equal_one_of_batch_2b(
     name: str, two_processes: dict[str, Any], data_dir: Path, tmp_path: Path
 ) -> None:
     two_out, two = two_processes[name]
-    in_process({"single": single, "multi": multi}[name](8), tmp_path / "one", data_dir)
+    in_process(
+        {"single": single, "multi": multi, "sparse": sparse_multi}[name](8), tmp_path / "one", data_dir
+    )
     assert_close(weights(two_out), weights(tmp_path / "one"))
     # one summary (rank 0's), one log, and the logged losses are the whole batches' losses
     assert len([line for line in two.stdout.splitlines() if line.startswith("{")]) == 1

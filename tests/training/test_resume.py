@@ -78,6 +78,13 @@ def multi_config() -> dict[str, Any]:
     }
 
 
+def sparse_config() -> dict[str, Any]:
+    """The multi-dataset run with its word tables updated sparsely (a row-wise optimiser's state)."""
+    config = multi_config()
+    config["model"] = {**TINY, "word_embedding": {**TINY["word_embedding"], "update": "sparse"}}
+    return config
+
+
 def run(config: dict[str, Any], out: Path, data_dir: Path) -> dict[str, Any]:
     parsed = parse_any_config(config)
     if "datasets" in config:
@@ -124,7 +131,11 @@ def assert_same_run(a: Path, b: Path, summary_a: dict[str, Any], summary_b: dict
         assert summary_a.get(key) == summary_b.get(key)
 
 
-@pytest.mark.parametrize("make_config", [single_config, multi_config], ids=["one dataset", "multi-dataset"])
+@pytest.mark.parametrize(
+    "make_config",
+    [single_config, multi_config, sparse_config],
+    ids=["one dataset", "multi-dataset", "sparse word updates"],
+)
 def test_ctrl_c_mid_epoch_then_resume_is_exact(
     request: pytest.FixtureRequest,
     make_config: Callable[[], dict[str, Any]],

@@ -12,6 +12,9 @@ class WordEmbedding(nn.Module):
     ``unk_dropout`` replaces each real word by <unk> with that probability during training, so the
     <unk> row learns to stand for unseen words (otherwise it keeps its random initial value and
     every out-of-vocabulary word at test time gets noise; Kiperwasser & Goldberg 2016).
+
+    ``sparse`` makes the table's gradient a sparse tensor of the batch's rows, which the trainer
+    updates row by row (``training.sparse_rows``).
     """
 
     def __init__(
@@ -23,6 +26,7 @@ class WordEmbedding(nn.Module):
         pretrained_rows: torch.Tensor | None = None,
         unk_dropout: float = 0.0,
         unk_id: int = 1,
+        sparse: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 <= unk_dropout < 1.0:
@@ -31,7 +35,7 @@ class WordEmbedding(nn.Module):
         self.unk_id = unk_id
         self.input_dim = vocab_size
         self.output_dim = dim
-        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0, sparse=sparse)
         nn.init.xavier_uniform_(self.embedding.weight)
         with torch.no_grad():
             if pretrained is not None:

@@ -141,6 +141,7 @@ def build_model(
             pretrained_rows,
             unk_dropout=m.word_embedding.unk_dropout,
             unk_id=vocabularies.words.unk_id,
+            sparse=m.word_embedding.update == "sparse",
         )
     char_features = build_char_features(m.char_encoder, len(vocabularies.chars))
     subword_features = build_subword_features(m.subword_encoder, subword_path, subword_weights)

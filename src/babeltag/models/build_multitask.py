@@ -130,6 +130,7 @@ def word_embedding_for(
         pretrained_rows=vectors[1] if vectors is not None else None,
         unk_dropout=settings.unk_dropout,
         unk_id=words.unk_id,
+        sparse=settings.update == "sparse",
     )
 
 

@@ -14,7 +14,7 @@ whole batch, as if one process had trained on it. Only rank 0 writes logs, check
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,12 +101,57 @@ class Distributed:
                 dist.all_reduce(parameter.grad)
                 parameter.grad /= self.world_size
 
-    def wrap(self, model: nn.Module, device: torch.device, find_unused_parameters: bool = False) -> nn.Module:
+    def average_sparse_gradients(self, tables: Sequence[nn.Parameter]) -> None:
+        """Sparse gradients (a word table's rows in the batch) averaged over the processes, as
+        DistributedDataParallel averages the dense ones: summed and divided by the number of
+        processes. A process whose update did not use a table adds no rows. The rows and values of
+        every process are gathered, since NCCL cannot all-reduce sparse tensors."""
+        if not self.active:
+            return
+        for table in tables:
+            if table.grad is None:
+                rows = torch.zeros(0, dtype=torch.long, device=table.device)
+                values = torch.zeros(0, table.shape[1], dtype=table.dtype, device=table.device)
+            else:
+                gradient = table.grad.coalesce()
+                rows, values = gradient.indices()[0], gradient.values()
+            counts = [torch.zeros(1, dtype=torch.long, device=table.device) for _ in range(self.world_size)]
+            dist.all_gather(counts, torch.tensor([len(rows)], device=table.device))
+            longest = int(max(count.item() for count in counts))
+            if longest == 0:
+                continue  # no process used the table in this update
+            padding = longest - len(rows)
+            rows = torch.cat([rows, rows.new_zeros(padding)])
+            values = torch.cat([values, values.new_zeros(padding, values.shape[1])])
+            every_rows = [torch.empty_like(rows) for _ in range(self.world_size)]
+            every_values = [torch.empty_like(values) for _ in range(self.world_size)]
+            dist.all_gather(every_rows, rows)
+            dist.all_gather(every_values, values)
+            used = [int(count.item()) for count in counts]
+            table.grad = torch.sparse_coo_tensor(
+                torch.cat([r[:n] for r, n in zip(every_rows, used, strict=True)]).unsqueeze(0),
+                torch.cat([v[:n] for v, n in zip(every_values, used, strict=True)]) / self.world_size,
+                table.shape,
+            ).coalesce()
+
+    def wrap(
+        self,
+        model: nn.Module,
+        device: torch.device,
+        find_unused_parameters: bool = False,
+        averaged_outside: Sequence[nn.Parameter] = (),
+    ) -> nn.Module:
         """The module whose forward trains: DistributedDataParallel over ``model`` when there are
         several processes. ``find_unused_parameters`` for models whose updates use only some of
-        their parameters (costs a walk over the graph each update)."""
+        their parameters (costs a walk over the graph each update). ``averaged_outside``:
+        parameters DDP leaves alone, averaged by the trainer (sparse word tables: DDP cannot
+        reduce a sparse gradient that one process lacks)."""
         if not self.active:
             return model
+        outside = {id(p) for p in averaged_outside}
+        ignored = [name for name, p in model.named_parameters() if id(p) in outside]
+        if ignored:
+            nn.parallel.DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, ignored)
         return nn.parallel.DistributedDataParallel(
             model,
             device_ids=[device.index] if device.type == "cuda" else None,

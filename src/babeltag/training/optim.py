@@ -8,16 +8,24 @@ from typing import Any
 import torch
 
 from babeltag.config import OptimizerConfig, TrainingConfig
+from babeltag.training.sparse_rows import LazyRows, SplitOptimizer
 
 
 def make_optimizer(
     parameters: Iterable[torch.nn.Parameter],
     config: OptimizerConfig,
     learning_rates: Mapping[int, float] | None = None,
+    sparse: Iterable[torch.nn.Parameter] = (),
 ) -> torch.optim.Optimizer:
     """``learning_rates``: parameters (by id) with a learning rate of their own (e.g. a pretrained
-    encoder, fine-tuned with a smaller one than the freshly initialised head)."""
+    encoder, fine-tuned with a smaller one than the freshly initialised head). ``sparse``: embedding
+    tables with sparse gradients, updated row by row (``sparse_rows.LazyRows``) beside the rest."""
     trainable = [p for p in parameters if p.requires_grad]
+    tables = {id(p) for p in sparse}
+    if tables & {id(p) for p in trainable}:
+        rest = [p for p in trainable if id(p) not in tables]
+        dense = make_optimizer(rest, config, learning_rates) if rest else None
+        return SplitOptimizer(dense, LazyRows([p for p in trainable if id(p) in tables], config))
     own = learning_rates or {}
     groups: list[dict[str, Any]] = [{"params": [p for p in trainable if id(p) not in own]}]
     for lr in sorted(set(own.values())):

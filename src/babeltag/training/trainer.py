@@ -37,6 +37,7 @@ from babeltag.training.devices import Precision, resolve_device, to_device
 from babeltag.training.distributed import Distributed, ShardedSource
 from babeltag.training.log import RunLog
 from babeltag.training.optim import make_optimizer, make_scheduler
+from babeltag.training.sparse_rows import clip_grad_norm, sparse_tables
 
 
 class BatchSource(Protocol):
@@ -151,9 +152,13 @@ class Trainer:
         self.critic = getattr(model, "critic", None)
         critic_parameters = {id(p) for p in self.critic.parameters()} if self.critic is not None else set()
         self.main_parameters = [p for p in model.parameters() if id(p) not in critic_parameters]
+        self.sparse_tables = sparse_tables(model)  # updated row by row, averaged over processes here
         learning_rates = getattr(model, "learning_rates", None)
         self.optimizer = make_optimizer(
-            self.main_parameters, config.optimizer, learning_rates() if learning_rates is not None else None
+            self.main_parameters,
+            config.optimizer,
+            learning_rates() if learning_rates is not None else None,
+            sparse=self.sparse_tables,
         )
         self.critic_optimizer = (
             torch.optim.Adam(self.critic.parameters(), lr=self.critic.lr) if self.critic is not None else None
@@ -166,7 +171,10 @@ class Trainer:
             torch.manual_seed(config.seed * 1000 + self.distributed.rank)
         # a multi-dataset update runs only the parts of the datasets in its batch
         self.trained = self.distributed.wrap(
-            self.model, self.device, find_unused_parameters=getattr(model, "partial_updates", False)
+            self.model,
+            self.device,
+            find_unused_parameters=getattr(model, "partial_updates", False),
+            averaged_outside=self.sparse_tables,
         )
         self.stop_requested = False
 
@@ -213,9 +221,10 @@ class Trainer:
                     )
                 self.optimizer.zero_grad(set_to_none=True)
                 self.precision.backward(loss * loss_scale(step) if loss_scale is not None else loss)
+                self.distributed.average_sparse_gradients(self.sparse_tables)
                 if self.config.clip is not None:
                     self.precision.unscale(self.optimizer)
-                    nn.utils.clip_grad_norm_(self.main_parameters, self.config.clip)
+                    clip_grad_norm(self.main_parameters, self.config.clip)
                 self.precision.step(self.optimizer)
                 if self.config.lr_decay_unit == "step":
                     self.scheduler.step()

@@ -447,6 +447,37 @@ def test_word_vectors_initialise_the_language_word_embedding(
     assert torch.equal(table[words.id("zzunseen")], torch.arange(1.0, 9.0))
 
 
+@pytest.mark.parametrize("update", ["dense", "sparse"])
+def test_sparse_updates_leave_a_pretrained_vector_unseen_in_training_where_it_was(
+    update: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """With momentum and weight decay a dense update moves every row, also a word no batch has;
+    a sparse one moves only the rows of the batch's words."""
+    vectors = tmp_path / "syn_src.vec"
+    vectors.write_text("1 8\nzzunseen 1 2 3 4 5 6 7 8\n", encoding="utf-8")
+    config = one_dataset_config(word_vectors={"syn_src": str(vectors)})
+    config["model"] = {**TINY_MODEL, "word_embedding": {"dim": 8, "update": update}}
+    config["training"] = {
+        **TINY_TRAINING,
+        "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.1},
+    }
+    config["sampling"] = {"epoch_unit": "updates", "epoch_size": 3}
+    train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+    loaded = load_model(tmp_path / "run" / "model", "ner_src")
+    words = loaded.vocabularies.words
+    table = loaded.model.word_embedding.embedding.weight  # type: ignore[union-attr]
+    unseen_kept = torch.equal(table[words.id("zzunseen")], torch.arange(1.0, 9.0))
+    assert unseen_kept == (update == "sparse")
+
+
+def test_man_moe_trains_with_sparse_word_updates(data_dir: Path, tmp_path: Path) -> None:
+    """MAN-MoE (per-language tables, a separately trained critic) with update: sparse."""
+    config = chen2019_config()
+    config["model"] = {**TINY_MODEL, "word_embedding": {"dim": 8, "update": "sparse"}}
+    summary = train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+    assert summary["epochs_run"] == 1
+
+
 def test_word_vectors_of_the_wrong_size_or_language_are_named(data_dir: Path, tmp_path: Path) -> None:
     vectors = tmp_path / "v.vec"
     vectors.write_text("1 4\nzzunseen 1 2 3 4\n", encoding="utf-8")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import random
 import sys
+from collections import Counter
 
 import pytest
 
@@ -66,3 +68,17 @@ def test_dominant_script() -> None:
     assert dominant_script(["東京", "tokyo", "Tokyo", "city"]) == "LATIN"
     assert dominant_script(["123", "4,5", "%"]) == "COMMON"
     assert dominant_script([]) == "COMMON"
+    # a tie goes to the script seen first, however the characters repeat
+    assert dominant_script(["ab", "αβ"]) == "LATIN" and dominant_script(["αβ", "ab"]) == "GREEK"
+    assert dominant_script(["a", "αβ", "b"]) == "LATIN"
+
+
+def test_dominant_script_counts_as_one_character_at_a_time_would() -> None:
+    """The counting by distinct characters agrees with the slow obvious count over every character."""
+    rng = random.Random(0)
+    alphabet = "abcxyzαβγδабвг北京。.1 ́"
+    for _ in range(200):
+        tokens = ["".join(rng.choices(alphabet, k=rng.randint(0, 5))) for _ in range(rng.randint(0, 8))]
+        slow = Counter(script_of(c) for token in tokens for c in token)
+        slow.pop("COMMON", None)
+        assert dominant_script(tokens) == (slow.most_common(1)[0][0] if slow else "COMMON")

@@ -422,6 +422,8 @@ def test_common_and_private_encoders_sum_and_the_adversary_sees_the_common_one(d
         private = model.parts["private_encoder/syn_src"](x, batch.mask)
     assert torch.allclose(shared, common)
     assert torch.allclose(states, common + private)
+    with torch.no_grad():
+        assert torch.equal(view.encode_shared(batch), shared)  # the critic's input, private not run
 
     model.train()
     before = snapshot(model)
@@ -519,6 +521,12 @@ def test_mixture_of_experts_over_source_languages(data_dir: Path) -> None:
     assert target_losses["gate"].item() == 0.0  # the target has no expert: nothing to teach the gate
     source_losses["gate"].backward()
     assert features.gate.weight.grad is not None  # type: ignore[union-attr]
+
+    model.eval()  # the discriminator's input is the shared BiLSTM's part of the states
+    batch = batch_of(config, vocabularies, train, "pos_src")
+    with torch.no_grad():
+        _, shared = view.encode_with_shared(batch)
+        assert torch.equal(view.encode_shared(batch), shared)
 
 
 def test_experts_need_a_source_language_and_replace_private_parts() -> None:

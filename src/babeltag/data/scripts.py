@@ -60,6 +60,11 @@ def script_of(char: str) -> str:
 def dominant_script(tokens: Iterable[str]) -> str:
     """The most frequent script other than COMMON over all characters of the tokens; COMMON if none.
     Ties go to the script seen first."""
-    counts = Counter(script_of(char) for token in tokens for char in token)
+    chars: Counter[str] = Counter()
+    for token in tokens:
+        chars.update(token)  # counted in C; a corpus has millions of characters but few distinct ones
+    counts: Counter[str] = Counter()
+    for char, n in chars.items():  # in order of first appearance, so ties still go to the first seen
+        counts[script_of(char)] += n
     counts.pop(COMMON, None)
     return counts.most_common(1)[0][0] if counts else COMMON

@@ -35,3 +35,7 @@ class CommonPrivateEncoder(nn.Module):
         """(the summed states, the common encoder's states)."""
         common = self.common(x, mask)
         return common + self.private(x, mask), common
+
+    def shared_states(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The common encoder's states alone (for the adversary's own updates)."""
+        return self.common(x, mask)

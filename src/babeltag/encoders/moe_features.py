@@ -40,6 +40,10 @@ class SharedAndExpertFeatures(nn.Module):
         private, self.gate = self.experts(self.private(x, mask))
         return torch.cat([shared, private], dim=-1), shared
 
+    def shared_states(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The shared BiLSTM's states alone (for the discriminator's own updates; leaves ``gate``)."""
+        return self.shared(x, mask)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.forward_with_shared(x, mask)[0]
 

@@ -117,6 +117,16 @@ class TaskModel(nn.Module):
         states, shared = split(x, batch.mask)
         return self.dropout(states), self.dropout(shared)
 
+    def encode_shared(self, batch: Batch) -> torch.Tensor:
+        """The shared part of the states alone (what a separately trained adversary reads), without
+        running what it does not need: an encoder with ``shared_states`` computes just those (no
+        private encoder, no experts); otherwise the states themselves."""
+        x = self.features(batch)
+        shared_only = getattr(self.word_encoder, "shared_states", None)
+        return self.dropout(
+            shared_only(x, batch.mask) if shared_only is not None else self.word_encoder(x, batch.mask)
+        )
+
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Losses by name (here just the task's own) for the trainer to weight and log."""
         assert batch.label_ids is not None, "training batches need labels"

@@ -139,7 +139,7 @@ class AdversaryCritic:
         for name, batch in batches:
             view = self.model.views[name]
             with torch.no_grad():
-                _, shared = view.encode_with_shared(batch)
+                shared = view.encode_shared(batch)
             logits = self.discriminator(shared, batch.mask)
             language = self.discriminator.languages.index(view.language)
             losses.append(language_loss(logits, language, self.kind))

@@ -49,6 +49,23 @@ class DatasetConfig(Section):
     tag_scheme: Literal["none", "iob1", "iob2", "bioes"] = "none"
     repair_tags: bool = False
     max_train_sentences: int | None = Field(None, ge=1, description="keep the first N training sentences")
+    transliterate: str | None = Field(
+        None,
+        description="read the tokens in another script, e.g. cyrillic-latin (Lin et al. 2018: Chechen "
+        "in Latin letters beside English), in training and prediction alike; predictions keep the "
+        "original tokens",
+    )
+
+    @field_validator("transliterate")
+    @classmethod
+    def _known_scheme(cls, scheme: str | None) -> str | None:
+        from babeltag.embeddings.transliterate import TRANSLITERATORS
+
+        if scheme is not None and scheme not in TRANSLITERATORS:
+            raise ValueError(
+                f"unknown transliteration {scheme!r}; known: {', '.join(sorted(TRANSLITERATORS))}"
+            )
+        return scheme
 
     @property
     def kind(self) -> Literal["tagging", "classification"]:

@@ -31,3 +31,13 @@ def test_normaliser() -> None:
     assert n.word("Year1987") == "Year0000"
     assert n.chars("ABCDEF") == "abcd"
     assert Normaliser(lowercase_words=True).word("Paris") == "paris"
+
+
+def test_normaliser_transliterates_before_the_other_steps() -> None:
+    n = Normaliser(
+        digits_to_zero=True, lowercase_words=True, max_word_chars=5, transliterate="cyrillic-latin"
+    )
+    assert n.written("Щука") == "Ščuka"
+    assert n.word("Щука1") == "ščuka0"
+    assert n.chars("Щукатор") == "Ščuka"  # cut after transliteration: the model's characters
+    assert Normaliser().written("Щука") == "Щука"

@@ -88,7 +88,7 @@ def build(
     groups = part_groups(config, scripts)
     check_output_groups(config, groups)
     vocabularies = build_shared_vocabularies(
-        train, groups, normaliser_of(config.dataset_view(next(iter(train))))
+        train, groups, {name: normaliser_of(config.dataset_view(name)) for name in train}
     )
     torch.manual_seed(seed)
     return build_for_config(config, vocabularies), vocabularies, train

@@ -447,6 +447,63 @@ def test_word_vectors_initialise_the_language_word_embedding(
     assert torch.equal(table[words.id("zzunseen")], torch.arange(1.0, 9.0))
 
 
+def test_a_transliterated_dataset_is_read_in_latin_letters_and_predicted_in_its_own(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """syn_rel_cyrl is syn_rel written in Cyrillic. With transliterate: cyrillic-latin its words
+    join syn_rel's in the shared word table and its characters are Latin ones; the saved model
+    reads Cyrillic input exactly as its transliteration, and writes the Cyrillic tokens back."""
+    from babeltag.embeddings.transliterate import cyrillic_to_latin
+    from babeltag.models.predict import predict_file
+
+    config = {
+        "datasets": {
+            "ner_cyrl": {**ner("syn_rel_cyrl"), "role": "target", "transliterate": "cyrillic-latin"},
+            "ner_rel": ner("syn_rel"),
+        },
+        "sharing": {"word_embedding": "all"},
+        "sampling": {"epoch_unit": "updates", "epoch_size": 2},
+        "model": TINY_MODEL,
+        "training": {**TINY_TRAINING, "epochs": 1},
+    }
+    train_multitask(parse_multitask_config(config), tmp_path / "run", data_dir, progress=False)
+    loaded = load_model(tmp_path / "run" / "model", "ner_cyrl")
+    symbols = "".join(loaded.vocabularies.words.itos) + "".join(loaded.vocabularies.chars.itos)
+    assert not any("\u0400" <= c <= "\u04ff" for c in symbols)  # no Cyrillic letter anywhere
+
+    def words(language: str) -> set[str]:
+        lines = (data_dir / f"ner/{language}/train.txt").read_text(encoding="utf-8").splitlines()
+        return {line.split()[0] for line in lines if line and not line.startswith("-DOCSTART-")}
+
+    # one table: syn_rel's words and the Cyrillic words as transliterated, many of them the same
+    read_in_latin = {cyrillic_to_latin(word) for word in words("syn_rel_cyrl")}
+    assert set(loaded.vocabularies.words.itos) - {"<pad>", "<unk>"} == words("syn_rel") | read_in_latin
+    assert len(words("syn_rel") & read_in_latin) > 100
+
+    cyrillic = data_dir / "ner/syn_rel_cyrl/test.txt"
+    latin = tmp_path / "latin.txt"
+    latin.write_text(cyrillic_to_latin(cyrillic.read_text(encoding="utf-8")), encoding="utf-8")
+    outputs = []
+    for source in (cyrillic, latin):
+        out = tmp_path / f"{source.stem}.predicted.txt"
+        predict_file(tmp_path / "run" / "model", str(source), "conll", str(out), dataset="ner_cyrl")
+        outputs.append([line.split() for line in out.read_text(encoding="utf-8").splitlines() if line])
+    assert [row[0] for row in outputs[0]] == [
+        line.split()[0] for line in cyrillic.read_text(encoding="utf-8").splitlines() if line
+    ]
+    assert [row[-1] for row in outputs[0]] == [row[-1] for row in outputs[1]]
+
+
+def test_an_unknown_transliteration_is_named() -> None:
+    config = one_dataset_config()
+    config["datasets"]["ner_src"]["transliterate"] = "klingon-latin"
+    with pytest.raises(
+        ConfigError,
+        match="datasets.ner_src.transliterate: unknown transliteration 'klingon-latin'; known: cyrillic",
+    ):
+        parse_multitask_config(config)
+
+
 @pytest.mark.parametrize("update", ["dense", "sparse"])
 def test_sparse_updates_leave_a_pretrained_vector_unseen_in_training_where_it_was(
     update: str, data_dir: Path, tmp_path: Path

@@ -150,4 +150,6 @@ def build_vocabularies(
 
 def normaliser_of(config: ExperimentConfig) -> Normaliser:
     n = config.normalise
-    return Normaliser(n.digits_to_zero, n.lowercase_words, n.lowercase_chars, n.max_word_chars)
+    return Normaliser(
+        n.digits_to_zero, n.lowercase_words, n.lowercase_chars, n.max_word_chars, config.data.transliterate
+    )

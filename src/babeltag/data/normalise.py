@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from babeltag.embeddings.transliterate import transliterate
+
 _DIGIT = re.compile(r"\d")
 
 
@@ -12,6 +14,8 @@ _DIGIT = re.compile(r"\d")
 class Normaliser:
     """How a token is turned into the key of the word vocabulary and into characters.
 
+    ``transliterate`` first rewrites the token in another script (a scheme of
+    ``embeddings.transliterate``; a dataset's own option, since it is a language's),
     ``digits_to_zero`` maps every digit to ``0`` (so 1987 and 2003 share an embedding),
     ``lowercase_words`` lowercases the word key, ``lowercase_chars`` lowercases the character
     sequence, and ``max_word_chars`` cuts very long tokens (URLs) so one word cannot blow up the
@@ -22,8 +26,14 @@ class Normaliser:
     lowercase_words: bool = False
     lowercase_chars: bool = False
     max_word_chars: int = 30
+    transliterate: str | None = None
+
+    def written(self, token: str) -> str:
+        """The token in the script the model reads it in."""
+        return token if self.transliterate is None else transliterate(token, self.transliterate)
 
     def word(self, token: str) -> str:
+        token = self.written(token)
         if self.digits_to_zero:
             token = _DIGIT.sub("0", token)
         if self.lowercase_words:
@@ -31,6 +41,7 @@ class Normaliser:
         return token
 
     def chars(self, token: str) -> str:
+        token = self.written(token)
         if self.digits_to_zero:
             token = _DIGIT.sub("0", token)
         if self.lowercase_chars:

@@ -67,7 +67,7 @@ class SharedVocabularies:
 def build_shared_vocabularies(
     train: Mapping[str, Sequence[Example]],
     groups: Mapping[str, Mapping[str, str]],
-    normaliser: Normaliser,
+    normalisers: Mapping[str, Normaliser],
     min_count: int = 1,
     max_size: int | None = None,
     pretrained_words: Mapping[str, Sequence[str]] | None = None,
@@ -78,6 +78,7 @@ def build_shared_vocabularies(
 
     ``pretrained_words[group]`` are added to that word group (a word with a pretrained vector keeps
     it even when training never saw it). ``sources[dataset]`` names the file for error messages.
+    ``normalisers[dataset]`` reads that dataset's tokens (one may transliterate, another not).
     """
     word_counts: dict[str, Counter[str]] = {}
     char_counts: dict[str, Counter[str]] = {}
@@ -88,6 +89,7 @@ def build_shared_vocabularies(
         chars = char_counts.setdefault(group["chars"], Counter())
         labels = label_sets.setdefault(group["labels"], set())
         found = len(labels)
+        normaliser = normalisers[dataset]
         for example in examples:
             words.update(normaliser.word(t) for t in example.tokens)
             chars.update(c for t in example.tokens for c in normaliser.chars(t))

@@ -315,18 +315,21 @@ def train_multitask(
     prepare_process(config.training)
     check_recipe(config)
     splits = read_datasets(config, data_dir)
+    # each dataset's tokens as the model reads them (a dataset may be transliterated)
+    normalisers = {name: normaliser_of(config.dataset_view(name)) for name in config.datasets}
     scripts = {
-        name: dominant_script(t for e in (s.train or s.unlabelled) for t in e.tokens)
+        name: dominant_script(
+            normalisers[name].written(t) for e in (s.train or s.unlabelled) for t in e.tokens
+        )
         for name, s in splits.items()
     }
     groups = part_groups(config, scripts)
     check_output_groups(config, groups)
     language_of_table = vector_files_by_word_table(config, groups)
-    normaliser = normaliser_of(config.dataset_view(next(iter(config.datasets))))
     words_by_language: dict[str, set[str]] = {}
     for name, s in splits.items():
         language_words = words_by_language.setdefault(config.datasets[name].language, set())
-        language_words.update(normaliser.word(t) for e in (s.train or s.unlabelled) for t in e.tokens)
+        language_words.update(normalisers[name].word(t) for e in (s.train or s.unlabelled) for t in e.tokens)
     vectors = load_word_vectors(config, data_dir, words_by_language)
 
     out = Path(out_dir)
@@ -340,7 +343,7 @@ def train_multitask(
     vocabularies = build_shared_vocabularies(
         {name: examples or splits[name].unlabelled for name, examples in train.items()},
         groups,
-        normaliser,
+        normalisers,
         config.vocab.min_count,
         config.vocab.max_size,
         pretrained_words={table: vectors[language].words for table, language in language_of_table.items()},
@@ -354,7 +357,7 @@ def train_multitask(
         name: TensorDataset(
             examples,
             vocabularies.of(name),
-            normaliser,
+            normalisers[name],
             "sentence" if config.datasets[name].kind == "classification" else "token",
         )
         for name, examples in train.items()
@@ -423,7 +426,7 @@ def train_multitask(
     # unlabelled text feeds the label-free objectives, when there are any
     with_objectives = config.objectives.bilm is not None or config.objectives.adversarial is not None
     unlabelled = {
-        name: TensorDataset(s.unlabelled, vocabularies.of(name), normaliser, label_kind=None)
+        name: TensorDataset(s.unlabelled, vocabularies.of(name), normalisers[name], label_kind=None)
         for name, s in splits.items()
         if with_objectives and s.unlabelled
     }

@@ -724,6 +724,7 @@ class TransformerConfig(Section):
     positions: Literal["learned", "sinusoidal"] = "learned"
     max_positions: int = Field(512, ge=8)
     language_embeddings: bool = Field(True, description="XLM's per-language input embeddings")
+    embedding_norm: bool = Field(True, description="layer norm over the summed input embeddings (BERT, XLM)")
 
     @model_validator(mode="after")
     def _heads_divide(self) -> TransformerConfig:

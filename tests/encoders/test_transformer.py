@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,32 @@ def test_a_saved_encoder_reloads_with_identical_outputs(tmp_path: Path) -> None:
     assert loaded.vocabulary.encode_words(["abc"]) == vocabulary.encode_words(["abc"])
     fresh = load_encoder(tmp_path, weights=False).encoder.eval()
     assert not torch.equal(fresh(ids, ids != 0), model(ids, ids != 0))
+
+
+def test_the_embedding_norm_puts_every_input_on_unit_scale() -> None:
+    model = encoder(embedding_norm=True, num_languages=2, dropout=0.0)
+    ids = torch.tensor([[2, 7, 8, 3]])
+    embedded = model.embed(ids, torch.tensor([1]))
+    # layer norm with its initial gain 1 and bias 0: mean 0 and variance 1 per position
+    assert torch.allclose(embedded.mean(-1), torch.zeros(1, 4), atol=1e-5)
+    assert torch.allclose(embedded.var(-1, unbiased=False), torch.ones(1, 4), atol=1e-3)
+    plain = encoder(embedding_norm=False, num_languages=2, dropout=0.0).embed(ids, torch.tensor([1]))
+    assert plain.var(-1, unbiased=False).max() < 0.5  # std dim^-1/2 per table, three tables summed
+
+
+def test_an_encoder_saved_before_the_embedding_norm_existed_still_loads(tmp_path: Path) -> None:
+    corpus = {"xx": [["abc", "abd", "bcd"]] * 20}
+    vocabulary, _ = train_subwords(corpus, 40, min_frequency=1)
+    model = TransformerEncoder(len(vocabulary), 16, 2, 2, max_positions=32).eval()
+    save_encoder(tmp_path, model, vocabulary, ["xx"])
+    meta_path = tmp_path / "encoder.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["settings"]["embedding_norm"]  # as written by earlier versions
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    loaded = load_encoder(tmp_path).encoder.eval()
+    assert loaded.embedding_norm is None
+    ids = torch.tensor([vocabulary.encode_words(["abc"])[0]])
+    assert torch.equal(loaded(ids, ids != 0), model(ids, ids != 0))
 
 
 def test_a_folder_without_an_encoder_is_an_error_naming_the_missing_files(tmp_path: Path) -> None:

@@ -90,6 +90,20 @@ def test_resuming_with_another_configuration_is_refused(raw_dir: Path, tmp_path:
         Pretraining(tiny_config(raw_dir, lr=0.1), out, progress=False)
 
 
+def test_a_run_from_before_the_embedding_norm_resumes_only_without_it(raw_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    old = tiny_config(raw_dir)
+    old.encoder.embedding_norm = False
+    Pretraining(old, out, progress=False).run(stop_after=3)
+    saved = out / "config.yaml"
+    saved.write_text(  # as written before the option existed
+        "".join(line for line in saved.read_text().splitlines(keepends=True) if "embedding_norm" not in line)
+    )
+    with pytest.raises(ConfigError, match=r"encoder\.embedding_norm"):
+        Pretraining(tiny_config(raw_dir), out, progress=False)
+    Pretraining(old, out, progress=False).run()
+
+
 def test_tlm_batches_restart_positions_and_switch_language() -> None:
     batch = tlm_batch([([2, 10, 11, 3], [2, 20, 3]), ([2, 12, 3], [2, 21, 22, 23, 3])], (1, 2))
     assert batch.piece_ids[0].tolist() == [2, 10, 11, 3, 2, 20, 3, 0]

@@ -1,13 +1,20 @@
 """A transformer encoder over subword pieces (Vaswani et al. 2017; XLM, Lample and Conneau 2019).
 
     pieces ─ piece embedding ─┐
-    positions ─ position ─────┼─ sum ─ dropout ─ [pre-norm layer] x N ─ layer norm ─ states
+    positions ─ position ─────┼─ sum ─ [layer norm] ─ dropout ─ [pre-norm layer] x N ─ layer norm ─ states
     languages ─ language ─────┘  (optional, XLM)
 
 Pre-norm layers (layer norm before attention and feed-forward) train stably without a long
 warm-up, which matters for small models pretrained on a CPU. Positions are learned or sinusoidal;
 the position ids can be passed in, so a translation-LM pair restarts its count at the second
 sentence. Language embeddings tell the model which language it reads; id 0 means "not given".
+
+The optional layer norm over the summed embeddings (BERT's and XLM's ``layer_norm_emb``) puts the
+input on the same unit scale as what each layer adds to the residual stream. Without it the
+embeddings (initialised with std dim^-1/2) are a small part of the stream after the first layer,
+whose attention starts out as a plain average over the sentence; the piece's own identity is then
+hard to read for the layers above, and masked-LM training lingers at the unigram plateau (measured
+in docs/xlm.md). Saved encoders without it load unchanged (``embedding_norm`` is off for them).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class TransformerEncoder(nn.Module):
         max_positions: int = 256,
         num_languages: int = 0,
         pad_id: int = 0,
+        embedding_norm: bool = False,
     ) -> None:
         super().__init__()
         if positions not in POSITIONS:
@@ -63,6 +71,7 @@ class TransformerEncoder(nn.Module):
             "max_positions": max_positions,
             "num_languages": num_languages,
             "pad_id": pad_id,
+            "embedding_norm": embedding_norm,
         }
         self.output_dim = dim
         self.num_layers = layers
@@ -81,6 +90,7 @@ class TransformerEncoder(nn.Module):
         self.languages = nn.Embedding(num_languages + 1, dim) if num_languages else None
         if self.languages is not None:
             nn.init.normal_(self.languages.weight, std=dim**-0.5)
+        self.embedding_norm = nn.LayerNorm(dim) if embedding_norm else None
         self.dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(
@@ -116,6 +126,8 @@ class TransformerEncoder(nn.Module):
             if language_ids.dim() == 1:  # one language per sentence
                 language_ids = language_ids.unsqueeze(1).expand(B, S)
             x = x + self.languages(language_ids)
+        if self.embedding_norm is not None:
+            x = self.embedding_norm(x)
         return self.dropout(x)
 
     def forward(

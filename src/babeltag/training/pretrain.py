@@ -326,6 +326,7 @@ class Pretraining:
             e.positions,
             e.max_positions,
             len(self.languages) if e.language_embeddings else 0,
+            embedding_norm=e.embedding_norm,
         )
         if t.max_pieces > e.max_positions:
             raise ConfigError(
@@ -538,6 +539,9 @@ def _main_thread() -> bool:
 def check_resumable(config: PretrainConfig, out_dir: Path) -> None:
     saved_path = out_dir / "config.yaml"
     saved = load_pretrain_config(saved_path).model_dump(mode="json") if saved_path.is_file() else None
+    if saved is not None and "embedding_norm" not in saved_path.read_text(encoding="utf-8"):
+        # written before the option existed: that encoder has no embedding norm
+        saved["encoder"]["embedding_norm"] = False
     may_change = [f"training.{key}" for key in RESUMABLE_CHANGES]
     resume.check_resumable(out_dir, saved, config.model_dump(mode="json"), may_change)
 

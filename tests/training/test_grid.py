@@ -217,6 +217,17 @@ def test_drop_datasets_and_dataset_overrides(tmp_path: Path) -> None:
             r"report\.deltas\.x: \['medium'\] are not values",
         ),
         (
+            {"report": {"groups": {"big": ["8", "16"]}}},
+            r"report\.groups\.big: \['16'\] are not values of the first axis 'dim'",
+        ),
+        (
+            {
+                "axes": [{"name": "dim", "key": "model.word_embedding.dim", "values": [4, 8]}],
+                "report": {"groups": {"big": ["8"]}},
+            },
+            r"report\.groups: averages of rows need a grid with two axes",
+        ),
+        (
             {"overrides": {"training.epochz": 3}},
             r"grid\.yaml: dim=4 lr=slow .*\n  training\.epochz: unknown key",
         ),
@@ -302,6 +313,46 @@ def test_resume_skips_finished_runs_and_the_table_aggregates_seeds(
     header, first_row = (out / "results.csv").read_text().splitlines()[:2]
     assert header == "dim,lr,test_mean,test_std,test_n,dev_mean,dev_std,dev_n"
     assert first_row.startswith("4,slow,79.5,")
+
+
+def test_groups_average_the_cell_means_of_their_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = {
+        **GRID_2X2,
+        "axes": [
+            {"name": "dim", "key": "model.word_embedding.dim", "values": [4, 8, 16]},
+            GRID_2X2["axes"][1],
+        ],
+        "report": {**GRID_2X2["report"], "groups": {"small": ["4", "8"], "big": ["16"]}},
+    }
+    path = write_grid(tmp_path, grid)
+    launched: list[Path] = []
+    monkeypatch.setattr(grid_module, "launch_run", fake_launcher(launched, fail={"dim=16/lr=fast/seed2"}))
+    with pytest.raises(BabeltagError, match="1 of 12 runs"):
+        run_grid(path, tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    groups = {g["name"]: g for g in results["groups"]}
+    assert list(groups) == ["small", "big", "all rows"] and groups["all rows"]["rows"] == ["4", "8", "16"]
+    # fake_score: 50 + dim + 10 (fast) + 3 * seed (+0.5 on dev); seeds 1 and 2 average to 4.5
+    small = groups["small"]["test"]
+    assert small["columns"] == {"slow": pytest.approx(50 + 6 + 4.5), "fast": pytest.approx(70.5)}
+    assert small["deltas"] == {"fast - slow": pytest.approx(10.0)}
+    assert groups["small"]["dev"]["columns"]["slow"] == pytest.approx(61.0)
+    # dim 16 fast lost its seed 2: the cell mean is seed 1 alone, the average still covers the row
+    assert groups["big"]["test"]["columns"]["fast"] == pytest.approx(50 + 16 + 10 + 3)
+    assert groups["all rows"]["test"]["columns"]["slow"] == pytest.approx((58.5 + 62.5 + 70.5) / 3)
+    markdown = (tmp_path / "out" / "results.md").read_text()
+    assert "| average over dim | slow | fast | fast - slow |" in markdown
+    assert "| small (2) | 60.50 | 70.50 | +10.00 |" in markdown
+
+
+def test_a_group_with_a_row_without_runs_has_no_average() -> None:
+    config = grid_module.GridConfig.model_validate(
+        {**GRID_2X2, "report": {"metric": "accuracy", "groups": {"both": ["4", "8"]}}}
+    )
+    means = {("4", "slow"): {"test": 1.0}, ("4", "fast"): {"test": 2.0}, ("8", "slow"): {"test": 3.0}}
+    (both, everything) = grid_module.group_averages(config, means, [])
+    assert both["test"]["columns"] == {"slow": 2.0, "fast": None}
+    assert everything["name"] == "all rows"
 
 
 def test_failed_runs_are_listed_after_the_table_is_written(

@@ -49,7 +49,7 @@ from babeltag.config import (
 )
 from babeltag.errors import BabeltagError, ConfigError
 from babeltag.evaluation.significance import MCNEMAR_LEGEND, mcnemar_of_files, significance_mark
-from babeltag.evaluation.tables import format_delta, markdown_table, render_markdown, summarise
+from babeltag.evaluation.tables import MISSING, format_delta, markdown_table, render_markdown, summarise
 
 DROP_DATASETS = "drop_datasets"
 """The one key of an axis value's overrides that is not a config key: remove these datasets."""
@@ -149,6 +149,11 @@ class GridReport(Section):
     deltas: dict[str, tuple[str, str]] = Field(
         default_factory=dict, description="name -> [a, b]: mean(a) - mean(b), values of the last axis"
     )
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="name -> values of the first axis: average rows (e.g. language families); "
+        "two-axis grids; an 'all rows' average is added",
+    )
 
 
 class GridConfig(Section):
@@ -175,6 +180,17 @@ class GridConfig(Section):
                     f"report.deltas.{delta}: {unknown} are not values of the last axis {last.name!r} "
                     f"({last.value_names()})"
                 )
+        if self.report.groups:
+            if len(self.axes) != 2:
+                raise ValueError("report.groups: averages of rows need a grid with two axes")
+            first = self.axes[0]
+            for group, members in self.report.groups.items():
+                unknown = [v for v in members if v not in first.value_names()]
+                if unknown or not members:
+                    raise ValueError(
+                        f"report.groups.{group}: {unknown or 'no values'} are not values of the first axis "
+                        f"{first.name!r} ({first.value_names()})"
+                    )
         return self
 
 
@@ -521,8 +537,44 @@ def collect_results(
         "headline": report.splits[0],
         "cells": cells,
         "deltas": deltas,
+        "groups": group_averages(config, means, deltas),
         "runs": {"planned": len(runs), "finished": finished, "failed": failed},
     }
+
+
+ALL_ROWS = "all rows"
+
+
+def group_averages(
+    config: GridConfig, means: dict[tuple[str, ...], dict[str, float | None]], deltas: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """For each group of first-axis values (and all of them): the mean over its rows of each
+    column's cell mean and of each delta, per split. None where a member cell has no finished run,
+    so an average never silently covers fewer rows than it names."""
+    if not config.report.groups:
+        return []
+    first, last = config.axes
+    groups = {**config.report.groups, ALL_ROWS: first.value_names()}
+    averages = []
+    for name, members in groups.items():
+        entry: dict[str, Any] = {"name": name, "rows": list(members)}
+        for split in config.report.splits:
+            columns = {}
+            for column in last.value_names():
+                values = [means.get((row, column), {}).get(split) for row in members]
+                columns[column] = _mean_of_all(values)
+            by_delta = {}
+            for delta in deltas:
+                per_row = {v["cell"][first.name]: v[split] for v in delta["values"]}
+                by_delta[delta["name"]] = _mean_of_all([per_row.get(row) for row in members])
+            entry[split] = {"columns": columns, "deltas": by_delta}
+        averages.append(entry)
+    return averages
+
+
+def _mean_of_all(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present and len(present) == len(values) else None
 
 
 def predictions_file(run_dir: Path, dataset: str | None, split: str) -> Path:
@@ -601,11 +653,28 @@ def results_markdown(results: dict[str, Any]) -> str:
                     rows, columns, cells, deltas, corner=corner, expected_n=len(results["seeds"]), marks=marks
                 )
             )
+        if results.get("groups"):
+            lines += ["", group_table(results, split)]
         tested = [v for d in results["deltas"] for v in d["values"] if v.get(f"{split}_mcnemar")]
         if tested:
             lines.append(MCNEMAR_LEGEND)
         lines.append("")
     return "\n".join(lines)
+
+
+def group_table(results: dict[str, Any], split: str) -> str:
+    """Averages over groups of rows: mean of the cells' means (a dash where a member has no runs)."""
+    columns = results["axes"][1]["values"]
+    names = [d["name"] for d in results["deltas"]]
+    body = []
+    for group in results["groups"]:
+        numbers = group[split]
+        row = [f"{group['name']} ({len(group['rows'])})"]
+        row += [MISSING if numbers["columns"][c] is None else f"{numbers['columns'][c]:.2f}" for c in columns]
+        row += [format_delta(numbers["deltas"][n]) for n in names]
+        body.append(row)
+    corner = f"average over {results['axes'][0]['name']}"
+    return render_markdown([corner, *columns, *names], body)
 
 
 def curve_points(results: dict[str, Any]) -> dict[str, list[tuple[float, float, float]]] | None:

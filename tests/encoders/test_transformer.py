@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,31 @@ def test_a_folder_without_an_encoder_is_an_error_naming_the_missing_files(tmp_pa
     (tmp_path / "encoder.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ModelArchiveError, match="encoder.safetensors"):
         load_encoder(tmp_path)
+
+
+@pytest.mark.parametrize("embedding_norm", [True, False])
+def test_masked_lm_learns_to_read_other_positions(embedding_norm: bool) -> None:
+    """A copy task: each sentence is 8 random pieces twice over. A masked piece is predictable
+    only from its copy, so a loss far below ln(50) (what any one position alone allows) shows
+    attention, positions, padding masks and the tied output layer working together."""
+    from babeltag.objectives.masked_lm import MaskedLMHead, mask_pieces
+
+    torch.manual_seed(0)
+    V, L, B = 54, 8, 32  # 4 special ids, then 50 normal pieces
+    model = TransformerEncoder(V, 32, 2, 2, dropout=0.0, max_positions=32, embedding_norm=embedding_norm)
+    head = MaskedLMHead(model.pieces)
+    parameters = list({id(p): p for p in [*model.parameters(), *head.parameters()]}.values())
+    optimizer = torch.optim.Adam(parameters, lr=5e-3)
+    generator = torch.Generator().manual_seed(1)
+    recent: list[float] = []
+    for _ in range(150):
+        half = torch.randint(4, V, (B, L), generator=generator)
+        ids = torch.cat([half, half], dim=1)
+        real = torch.ones_like(ids, dtype=torch.bool)
+        inputs, targets = mask_pieces(ids, real, 3, 4, V, generator, 0.15)
+        loss, _ = head.loss(model(inputs, real), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        recent = [*recent, loss.item()][-30:]
+    assert sum(recent) / len(recent) < 0.5 * math.log(50)

@@ -13,8 +13,9 @@ The optional layer norm over the summed embeddings (BERT's and XLM's ``layer_nor
 input on the same unit scale as what each layer adds to the residual stream. Without it the
 embeddings (initialised with std dim^-1/2) are a small part of the stream after the first layer,
 whose attention starts out as a plain average over the sentence; the piece's own identity is then
-hard to read for the layers above, and masked-LM training lingers at the unigram plateau (measured
-in docs/xlm.md). Saved encoders without it load unchanged (``embedding_norm`` is off for them).
+hard to read for the layers above, which slows masked-LM training (docs/xlm.md: held-out
+perplexity 23% lower after 1,500 steps with the norm). Saved encoders without it load unchanged
+(``embedding_norm`` is off for them).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from babeltag.config import PretrainConfig, dump_pretrain_config, load_pretrain_config
+from babeltag.config import PretrainConfig, dump_pretrain_config, load_pretrain_config, read_raw_config
 from babeltag.data.mixing import temperature
 from babeltag.data.raw_text import (
     gather_raw_text,
@@ -538,10 +538,12 @@ def _main_thread() -> bool:
 
 def check_resumable(config: PretrainConfig, out_dir: Path) -> None:
     saved_path = out_dir / "config.yaml"
-    saved = load_pretrain_config(saved_path).model_dump(mode="json") if saved_path.is_file() else None
-    if saved is not None and "embedding_norm" not in saved_path.read_text(encoding="utf-8"):
-        # written before the option existed: that encoder has no embedding norm
-        saved["encoder"]["embedding_norm"] = False
+    saved = None
+    if saved_path.is_file():
+        encoder = read_raw_config(saved_path).get("encoder") or {}
+        # a config written before the option existed describes an encoder without the norm
+        before_the_norm = [] if "embedding_norm" in encoder else ["encoder.embedding_norm=false"]
+        saved = load_pretrain_config(saved_path, before_the_norm).model_dump(mode="json")
     may_change = [f"training.{key}" for key in RESUMABLE_CHANGES]
     resume.check_resumable(out_dir, saved, config.model_dump(mode="json"), may_change)
 
